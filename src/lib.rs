@@ -1,0 +1,14 @@
+//! mlprep: turn a CSV of labelled projects into training-ready data with SQL on Apache DataFusion.
+//!
+//! The SQL functions live in the `mlprep-udfs` crate; this crate sets up sessions, runs the pipeline's
+//! scripts (`sql/`) and provides the `mlprep` command.
+
+pub mod csv_source;
+pub mod pipeline;
+pub mod progress;
+pub mod script;
+pub mod session;
+pub mod synthetic;
+
+pub use pipeline::{PrepareOptions, PrepareReport, prepare};
+pub use session::{SessionOptions, session_context, session_state};

@@ -1,0 +1,185 @@
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use mlprep::session::parse_size;
+use mlprep::{PrepareOptions, SessionOptions, pipeline, synthetic};
+
+/// Turn a CSV of labelled projects into tokenized, split, training-ready Parquet with SQL.
+#[derive(Parser)]
+#[command(name = "mlprep", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Split, clean and tokenize a CSV into DIR/train, DIR/val, class_to_index.json and summary.json.
+    Prepare(PrepareArgs),
+    /// Write synthetic projects of the course dataset's shape as CSV (and optionally a matching vocabulary).
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct PrepareArgs {
+    /// Input CSV with a header (id, created_on, title, description, tag). Without it, mlprep generates a
+    /// synthetic dataset and a vocabulary beside DIR and uses them.
+    #[arg(long, value_name = "FILE.csv")]
+    data: Option<PathBuf>,
+    /// Tokenizer: a BERT vocab.txt or a HuggingFace tokenizer.json. Required with --data.
+    #[arg(long, value_name = "VOCAB")]
+    vocab: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Seed of the shuffle (and of the synthetic data when --data is not given).
+    #[arg(long, default_value_t = 1234, allow_negative_numbers = true)]
+    seed: i64,
+    /// Share of each class that goes to validation: ceil(test_size * rows) rows per class.
+    #[arg(long, default_value_t = 0.2)]
+    test_size: f64,
+    /// Class column: the split is stratified by it and it gives the targets.
+    #[arg(long, default_value = "tag")]
+    stratify: String,
+    /// Column identifying a row: the shuffle hashes it, and it must be unique.
+    #[arg(long, default_value = "id")]
+    key: String,
+    /// Truncate (keeping [SEP] last) and pad every row to N ids; default: pad each split to its longest row.
+    #[arg(long, value_name = "N")]
+    max_length: Option<usize>,
+    /// Partitions per stage (parallelism); default: the number of cores.
+    #[arg(long, value_name = "N")]
+    partitions: Option<usize>,
+    /// Rows per Arrow batch.
+    #[arg(long, value_name = "N", default_value_t = 8192)]
+    batch_size: usize,
+    /// Memory the query engine may use before spilling to disk, e.g. 512M or 2G.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+    /// Replace DIR if it exists and is not empty.
+    #[arg(long)]
+    overwrite: bool,
+    /// Rows of the synthetic dataset used when --data is not given.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    demo_rows: u64,
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Number of projects.
+    #[arg(long, default_value_t = 10_000)]
+    rows: u64,
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 1234)]
+    seed: u64,
+    /// Output CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    out: PathBuf,
+    /// Also write a BERT vocab.txt covering the generator's words.
+    #[arg(long, value_name = "FILE")]
+    vocab_out: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Prepare(args) => runtime.block_on(run_prepare(args)),
+        Command::Generate(args) => run_generate(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
+    let (data, vocab) = match (args.data, args.vocab) {
+        (Some(data), Some(vocab)) => (data, vocab),
+        (Some(_), None) => return Err("--vocab is required with --data (a BERT vocab.txt or a tokenizer.json)".into()),
+        (None, vocab) => {
+            let directory = demo_input_directory(&args.out)?;
+            let data = directory.join("projects.csv");
+            write_synthetic(&data, args.demo_rows, args.seed as u64)?;
+            let vocab = match vocab {
+                Some(vocab) => vocab,
+                None => {
+                    let path = directory.join("vocab.txt");
+                    std::fs::write(&path, synthetic::demo_vocabulary()).map_err(|error| format!("{}: {error}", path.display()))?;
+                    path
+                }
+            };
+            println!(
+                "No --data given: using {} synthetic projects (seed {}) written to {} and the vocabulary {}",
+                args.demo_rows,
+                args.seed,
+                data.display(),
+                vocab.display()
+            );
+            (data, vocab)
+        }
+    };
+    let mut session = SessionOptions { batch_size: args.batch_size, memory_limit: args.memory_limit, ..Default::default() };
+    if let Some(partitions) = args.partitions {
+        session.target_partitions = partitions;
+    }
+    let options = PrepareOptions {
+        data,
+        vocab,
+        out: args.out,
+        seed: args.seed,
+        test_size: args.test_size,
+        stratify: args.stratify,
+        key: args.key,
+        max_length: args.max_length,
+        overwrite: args.overwrite,
+        session,
+    };
+    let report = pipeline::prepare(&options).await.map_err(|error| error.to_string())?;
+    println!(
+        "Prepared {} rows from {} with vocabulary {}: {} train, {} val, {} classes -> {}",
+        report.rows_read,
+        options.data.display(),
+        options.vocab.display(),
+        report.train.rows,
+        report.val.rows,
+        report.class_to_index.len(),
+        report.out.display()
+    );
+    Ok(())
+}
+
+/// `DIR-demo-input` beside the output directory: where the built-in default's inputs are written.
+fn demo_input_directory(out: &Path) -> Result<PathBuf, String> {
+    let name = out.file_name().ok_or_else(|| format!("output directory '{}' has no name", out.display()))?;
+    let directory = out.with_file_name(format!("{}-demo-input", name.to_string_lossy()));
+    std::fs::create_dir_all(&directory).map_err(|error| format!("{}: {error}", directory.display()))?;
+    Ok(directory)
+}
+
+fn write_synthetic(path: &Path, rows: u64, seed: u64) -> Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    synthetic::write_projects_csv(&mut out, rows, seed)
+        .and_then(|()| out.flush())
+        .map_err(|error| format!("{}: {error}", path.display()))
+}
+
+fn run_generate(args: &GenerateArgs) -> Result<(), String> {
+    write_synthetic(&args.out, args.rows, args.seed)?;
+    if let Some(vocab_out) = &args.vocab_out {
+        std::fs::write(vocab_out, synthetic::demo_vocabulary()).map_err(|error| format!("{}: {error}", vocab_out.display()))?;
+    }
+    Ok(())
+}

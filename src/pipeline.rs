@@ -1,0 +1,344 @@
+//! `mlprep prepare`: runs the scripts in `sql/` with parameters and writes the output atomically.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::common::{DataFusionError, Result};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::csv_source::{CsvSource, quote_identifier, quote_literal_body};
+use crate::progress::Progress;
+use crate::script::{ScriptRunner, StatementOutput};
+use crate::session::{SessionOptions, session_context};
+
+/// The pipeline's SQL, compiled in so the binary runs the very scripts shipped in `sql/`.
+pub const SCRIPTS: [(&str, &str); 5] = [
+    ("sql/01_register.sql", include_str!("../sql/01_register.sql")),
+    ("sql/02_checks.sql", include_str!("../sql/02_checks.sql")),
+    ("sql/03_split.sql", include_str!("../sql/03_split.sql")),
+    ("sql/04_stats.sql", include_str!("../sql/04_stats.sql")),
+    ("sql/05_write.sql", include_str!("../sql/05_write.sql")),
+];
+
+/// Everything `prepare` needs.
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    pub data: PathBuf,
+    pub vocab: PathBuf,
+    pub out: PathBuf,
+    pub seed: i64,
+    pub test_size: f64,
+    pub stratify: String,
+    pub key: String,
+    pub max_length: Option<usize>,
+    pub overwrite: bool,
+    pub session: SessionOptions,
+}
+
+/// Per split: rows, class counts and token lengths.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SplitReport {
+    pub rows: u64,
+    pub rows_per_class: BTreeMap<String, u64>,
+    pub min_tokens: i64,
+    pub max_tokens: i64,
+    pub total_tokens: i64,
+    pub padded_length: i64,
+}
+
+/// What a finished run wrote.
+#[derive(Debug, Clone)]
+pub struct PrepareReport {
+    pub out: PathBuf,
+    pub rows_read: u64,
+    pub class_to_index: BTreeMap<String, i64>,
+    pub train: SplitReport,
+    pub val: SplitReport,
+    pub summary: Value,
+}
+
+/// Runs the pipeline. Output goes to a temporary directory beside `out`, renamed to `out` only when
+/// everything is written; a failed run removes it.
+pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
+    validate_options(options)?;
+    let staging = staging_directory(&options.out)?;
+    let result = prepare_into(options, &staging).await;
+    match result {
+        Ok(mut report) => {
+            if options.out.exists() {
+                std::fs::remove_dir_all(&options.out).map_err(|error| io_error(&options.out, error))?;
+            }
+            std::fs::rename(&staging, &options.out).map_err(|error| io_error(&options.out, error))?;
+            report.out = options.out.clone();
+            Ok(report)
+        }
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Err(error)
+        }
+    }
+}
+
+fn validate_options(options: &PrepareOptions) -> Result<()> {
+    if !(options.test_size > 0.0 && options.test_size < 1.0) {
+        return Err(config_error(format!("--test-size must be between 0 and 1 (exclusive), got {}", options.test_size)));
+    }
+    if options.max_length.is_some_and(|length| length < 2) {
+        return Err(config_error("--max-length must be at least 2 (room for [CLS] and [SEP])".into()));
+    }
+    if options.out.exists() {
+        let non_empty = std::fs::read_dir(&options.out)
+            .map_err(|error| io_error(&options.out, error))?
+            .next()
+            .is_some();
+        if non_empty && !options.overwrite {
+            return Err(config_error(format!(
+                "output directory '{}' exists and is not empty; pass --overwrite to replace it",
+                options.out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `DIR.tmp-PID` beside `DIR`, so the final rename stays on one filesystem.
+fn staging_directory(out: &Path) -> Result<PathBuf> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| config_error(format!("output directory '{}' has no name", out.display())))?;
+    let staging = out.with_file_name(format!("{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|error| io_error(&staging, error))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(|error| io_error(&staging, error))?;
+    Ok(staging)
+}
+
+async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<PrepareReport> {
+    let progress = Progress::new(7);
+
+    progress.step("loading the tokenizer");
+    let vocab_path = options.vocab.to_string_lossy().into_owned();
+    let tokenizer = mlprep_udfs::tokenizer_cache::load_tokenizer(&vocab_path)?;
+    let vocab_sha256 = sha256_of_file(&options.vocab)?;
+
+    progress.step("reading the CSV header");
+    let source = CsvSource::inspect(&options.data)?;
+    source.require_columns(&[
+        (options.key.as_str(), "the --key column"),
+        (options.stratify.as_str(), "the --stratify column"),
+        ("title", "text"),
+        ("description", "text"),
+    ])?;
+
+    let staging_absolute = std::path::absolute(staging).map_err(|error| io_error(staging, error))?;
+    let params = BTreeMap::from([
+        ("data".to_owned(), quote_literal_body(&source.path.to_string_lossy())),
+        ("columns".to_owned(), source.column_definitions()),
+        ("key".to_owned(), quote_identifier(&options.key)),
+        ("stratify".to_owned(), quote_identifier(&options.stratify)),
+        ("seed".to_owned(), options.seed.to_string()),
+        ("test_size".to_owned(), format!("{:?}", options.test_size)),
+        ("vocab".to_owned(), quote_literal_body(&tokenizer.source().to_string_lossy())),
+        ("out".to_owned(), quote_literal_body(&staging_absolute.to_string_lossy())),
+    ]);
+    let mut runner = ScriptRunner::new(session_context(&options.session)?, params);
+
+    progress.step("registering the CSV");
+    run_embedded(&mut runner, 0).await?;
+
+    progress.step("checking the input");
+    let problems = run_embedded(&mut runner, 1).await?;
+    report_problems(&source, &options.key, &problems[0].batches)?;
+
+    progress.step("planning the split");
+    run_embedded(&mut runner, 2).await?;
+
+    progress.step("counting rows and tokens");
+    let stats = run_embedded(&mut runner, 3).await?;
+    let rows_read = single_u64(&stats[0].batches)?;
+    let class_to_index = read_class_to_index(&stats[1].batches)?;
+    let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
+    check_split(options, rows_read, &train, &val)?;
+    for split in [&mut train, &mut val] {
+        split.padded_length = options.max_length.map_or(split.max_tokens, |length| length as i64);
+    }
+
+    progress.step("tokenizing and writing Parquet");
+    runner.set_param("train_pad_to", train.padded_length.to_string());
+    runner.set_param("val_pad_to", val.padded_length.to_string());
+    run_embedded(&mut runner, 4).await?;
+
+    let summary = json!({
+        "mlprep_version": env!("CARGO_PKG_VERSION"),
+        "input": source.path.to_string_lossy(),
+        "rows_read": rows_read,
+        "key": options.key,
+        "stratify": options.stratify,
+        "seed": options.seed,
+        "test_size": options.test_size,
+        "vocab": tokenizer.source().to_string_lossy(),
+        "vocab_sha256": vocab_sha256,
+        "max_length": options.max_length,
+        "partitions": options.session.target_partitions,
+        "class_to_index": class_to_index,
+        "splits": {
+            "train": split_json(&train, options.max_length),
+            "val": split_json(&val, options.max_length),
+        },
+    });
+    write_json(&staging.join("class_to_index.json"), &json!(class_to_index))?;
+    write_json(&staging.join("summary.json"), &summary)?;
+    progress.finish();
+    Ok(PrepareReport { out: staging.to_path_buf(), rows_read, class_to_index, train, val, summary })
+}
+
+async fn run_embedded(runner: &mut ScriptRunner, index: usize) -> Result<Vec<StatementOutput>> {
+    let (name, text) = SCRIPTS[index];
+    runner.run_script(name, text, None).await
+}
+
+/// Turns rows of `sql/02_checks.sql` into one error naming the file, the lines and the problems.
+fn report_problems(source: &CsvSource, key: &str, batches: &[RecordBatch]) -> Result<()> {
+    let mut problems: Vec<(String, Option<String>)> = Vec::new();
+    for batch in batches {
+        let kinds = batch.column(0).as_string::<i32>();
+        let keys = batch.column(1).as_string::<i32>();
+        for row in 0..batch.num_rows() {
+            problems.push((kinds.value(row).to_owned(), keys.is_valid(row).then(|| keys.value(row).to_owned())));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = problems.iter().filter_map(|(_, key)| key.clone()).collect();
+    let lines: HashMap<String, Vec<u64>> = source.lines_of(key, &keys)?.into_iter().fold(HashMap::new(), |mut map, (value, line)| {
+        map.entry(value).or_default().push(line);
+        map
+    });
+    let described: Vec<String> = problems
+        .iter()
+        .map(|(problem, value)| match value {
+            Some(value) => {
+                let at = lines.get(value).map_or_else(String::new, |lines| {
+                    let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+                    format!("line {}: ", lines.join(", "))
+                });
+                format!("  {at}{problem}: {key} = {value}")
+            }
+            None => format!("  {problem}"),
+        })
+        .collect();
+    Err(DataFusionError::Execution(format!(
+        "input CSV '{}' has rows that cannot be prepared (first {} shown):\n{}",
+        source.path.display(),
+        problems.len(),
+        described.join("\n")
+    )))
+}
+
+fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, val: &SplitReport) -> Result<()> {
+    for (class, &val_rows) in &val.rows_per_class {
+        if !train.rows_per_class.contains_key(class) {
+            return Err(DataFusionError::Execution(format!(
+                "class '{class}' has only {val_rows} row(s): too few to split with --test-size {} (every row would go \
+                 to validation and none to training)",
+                options.test_size
+            )));
+        }
+    }
+    if train.rows + val.rows != rows_read {
+        return Err(DataFusionError::Internal(format!(
+            "row accounting failed: read {rows_read} rows but the split holds {} train + {} val",
+            train.rows, val.rows
+        )));
+    }
+    Ok(())
+}
+
+fn read_class_to_index(batches: &[RecordBatch]) -> Result<BTreeMap<String, i64>> {
+    let mut classes = BTreeMap::new();
+    for batch in batches {
+        let names = batch.column(0);
+        let indices = batch.column(1).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            classes.insert(display_value(names, row)?, indices.value(row));
+        }
+    }
+    Ok(classes)
+}
+
+fn read_split_reports(batches: &[RecordBatch]) -> Result<(SplitReport, SplitReport)> {
+    let mut train = SplitReport { min_tokens: i64::MAX, ..Default::default() };
+    let mut val = SplitReport { min_tokens: i64::MAX, ..Default::default() };
+    for batch in batches {
+        let splits = batch.column(0).as_string::<i32>();
+        let rows = batch.column(2).as_primitive::<Int64Type>();
+        let min_tokens = batch.column(3).as_primitive::<Int64Type>();
+        let max_tokens = batch.column(4).as_primitive::<Int64Type>();
+        let total_tokens = batch.column(5).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            let report = if splits.value(row) == "train" { &mut train } else { &mut val };
+            report.rows += rows.value(row) as u64;
+            report.rows_per_class.insert(display_value(batch.column(1), row)?, rows.value(row) as u64);
+            report.min_tokens = report.min_tokens.min(min_tokens.value(row));
+            report.max_tokens = report.max_tokens.max(max_tokens.value(row));
+            report.total_tokens += total_tokens.value(row);
+        }
+    }
+    for report in [&mut train, &mut val] {
+        if report.rows == 0 {
+            report.min_tokens = 0;
+        }
+    }
+    Ok((train, val))
+}
+
+fn split_json(report: &SplitReport, max_length: Option<usize>) -> Value {
+    let mean = if report.rows == 0 { 0.0 } else { report.total_tokens as f64 / report.rows as f64 };
+    json!({
+        "rows": report.rows,
+        "rows_per_class": report.rows_per_class,
+        "token_length": { "min": report.min_tokens, "mean": mean, "max": report.max_tokens },
+        "padded_length": report.padded_length,
+        "truncated": max_length.is_some_and(|length| report.max_tokens > length as i64),
+    })
+}
+
+/// A class label as text, whatever the column's type.
+fn display_value(array: &dyn Array, row: usize) -> Result<String> {
+    if matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+        let value = datafusion::arrow::compute::cast(&array.slice(row, 1), &DataType::Utf8)?;
+        return Ok(value.as_string::<i32>().value(0).to_owned());
+    }
+    Ok(datafusion::arrow::util::display::array_value_to_string(array, row)?)
+}
+
+fn single_u64(batches: &[RecordBatch]) -> Result<u64> {
+    batches
+        .iter()
+        .find(|batch| batch.num_rows() > 0)
+        .map(|batch| batch.column(0).as_primitive::<Int64Type>().value(0) as u64)
+        .ok_or_else(|| DataFusionError::Internal("COUNT(*) returned no row".into()))
+}
+
+fn sha256_of_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|error| io_error(path, error))?;
+    Ok(Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|error| DataFusionError::External(Box::new(error)))?;
+    std::fs::write(path, text + "\n").map_err(|error| io_error(path, error))
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> DataFusionError {
+    DataFusionError::Execution(format!("'{}': {error}", path.display()))
+}
+
+fn config_error(message: String) -> DataFusionError {
+    DataFusionError::Configuration(message)
+}

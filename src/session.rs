@@ -1,0 +1,99 @@
+//! Session set-up in one place: configuration, memory limit and mlprep's functions. Everything that runs
+//! SQL (the pipeline, scripts, later a Ballista cluster) builds its session here.
+
+use std::sync::Arc;
+
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+/// How a session runs.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Partitions DataFusion plans for (its `target_partitions`): the parallelism of each stage.
+    pub target_partitions: usize,
+    /// Rows per Arrow batch.
+    pub batch_size: usize,
+    /// Bytes the memory pool may hand out before operators spill to disk; `None` for no limit.
+    pub memory_limit: Option<usize>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            target_partitions: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            batch_size: 8192,
+            memory_limit: None,
+        }
+    }
+}
+
+/// A session state with mlprep's functions registered.
+pub fn session_state(options: &SessionOptions) -> Result<SessionState> {
+    if options.target_partitions == 0 {
+        return Err(DataFusionError::Configuration("partitions must be at least 1".into()));
+    }
+    if options.batch_size == 0 {
+        return Err(DataFusionError::Configuration("batch size must be at least 1".into()));
+    }
+    let config = SessionConfig::new()
+        .with_target_partitions(options.target_partitions)
+        .with_batch_size(options.batch_size)
+        .with_information_schema(true);
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = options.memory_limit {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    }
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime.build_arc()?)
+        .with_default_features()
+        .build();
+    mlprep_udfs::register_all(&mut state)?;
+    Ok(state)
+}
+
+/// A session context with mlprep's functions registered.
+pub fn session_context(options: &SessionOptions) -> Result<SessionContext> {
+    Ok(SessionContext::new_with_state(session_state(options)?))
+}
+
+/// Parses a size such as `512M`, `1G`, `1.5GiB` or `1048576` (bytes).
+pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: f64 = number.parse().map_err(|_| format!("'{text}' is not a size (try 512M or 2G)"))?;
+    let multiplier: f64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "K" | "KB" | "KIB" => 1024.0,
+        "M" | "MB" | "MIB" => 1024.0 * 1024.0,
+        "G" | "GB" | "GIB" => 1024.0 * 1024.0 * 1024.0,
+        "T" | "TB" | "TIB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("'{text}' has an unknown unit (use K, M, G or T)")),
+    };
+    let bytes = number * multiplier;
+    if !(bytes >= 1.0) {
+        return Err(format!("'{text}' is not a positive size"));
+    }
+    Ok(bytes as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("3X").is_err());
+    }
+}

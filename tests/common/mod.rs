@@ -1,0 +1,149 @@
+//! Test helpers: the shared reference data (which must be present: a missing file fails the test run
+//! loudly, it never skips) and readers for what `prepare` writes.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::Value;
+
+/// `../shared/data` beside the checkout, or `$MLPREP_SHARED_DATA`.
+pub fn shared_data() -> PathBuf {
+    let directory = std::env::var_os("MLPREP_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    for file in [
+        "dataset.csv",
+        "stopwords_en.txt",
+        "scibert_scivocab_uncased.vocab.txt",
+        "golden/dataset_clean_tokens.jsonl",
+        "golden/tricky_texts.jsonl",
+        "golden/split_summary.json",
+    ] {
+        assert!(
+            directory.join(file).is_file(),
+            "reference data missing: {} (set MLPREP_SHARED_DATA to the directory holding dataset.csv and golden/)",
+            directory.join(file).display()
+        );
+    }
+    directory
+}
+
+pub fn dataset_csv() -> PathBuf {
+    shared_data().join("dataset.csv")
+}
+
+pub fn scibert_vocab() -> PathBuf {
+    shared_data().join("scibert_scivocab_uncased.vocab.txt")
+}
+
+#[derive(Debug, Clone)]
+pub struct GoldenRow {
+    pub id: i64,
+    pub text_clean: String,
+    pub ids: Vec<i64>,
+    pub tag: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrickyText {
+    pub name: String,
+    pub input: String,
+    pub text_clean: String,
+    pub ids: Vec<i64>,
+}
+
+fn json_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn ids_of(value: &Value) -> Vec<i64> {
+    value.as_array().unwrap().iter().map(|id| id.as_i64().unwrap()).collect()
+}
+
+pub fn golden_rows() -> Vec<GoldenRow> {
+    json_lines(&shared_data().join("golden/dataset_clean_tokens.jsonl"))
+        .iter()
+        .map(|row| GoldenRow {
+            id: row["id"].as_i64().unwrap(),
+            text_clean: row["text_clean"].as_str().unwrap().to_owned(),
+            ids: ids_of(&row["ids"]),
+            tag: row["tag"].as_str().unwrap().to_owned(),
+        })
+        .collect()
+}
+
+pub fn tricky_texts() -> Vec<TrickyText> {
+    json_lines(&shared_data().join("golden/tricky_texts.jsonl"))
+        .iter()
+        .map(|row| TrickyText {
+            name: row["name"].as_str().unwrap().to_owned(),
+            input: row["input"].as_str().unwrap().to_owned(),
+            text_clean: row["text_clean"].as_str().unwrap().to_owned(),
+            ids: ids_of(&row["ids"]),
+        })
+        .collect()
+}
+
+pub fn split_summary() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(shared_data().join("golden/split_summary.json")).unwrap()).unwrap()
+}
+
+/// One row of a split's Parquet output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputRow {
+    pub id: i64,
+    pub tag: String,
+    pub text: String,
+    pub ids: Vec<i64>,
+    pub masks: Vec<i64>,
+    pub targets: i64,
+}
+
+/// Every row of every Parquet file in `directory`, files in name order, rows in file order.
+pub fn read_split(directory: &Path) -> Vec<OutputRow> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(directory)
+        .unwrap_or_else(|error| panic!("{}: {error}", directory.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "parquet"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no Parquet file in {}", directory.display());
+    let mut rows = Vec::new();
+    for file in files {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&file).unwrap()).unwrap().build().unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = |name: &str| batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).clone();
+            let (id, tag, text, ids, masks, targets) =
+                (column("id"), column("tag"), column("text"), column("ids"), column("masks"), column("targets"));
+            let list = |array: &dyn Array, row: usize| -> Vec<i64> {
+                let list = array.as_list::<i32>().value(row);
+                list.as_primitive::<Int64Type>().values().to_vec()
+            };
+            let string = |array: &dyn Array, row: usize| -> String {
+                let array = datafusion::arrow::compute::cast(array, &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+                array.as_string::<i32>().value(row).to_owned()
+            };
+            for row in 0..batch.num_rows() {
+                rows.push(OutputRow {
+                    id: id.as_primitive::<Int64Type>().value(row),
+                    tag: string(tag.as_ref(), row),
+                    text: string(text.as_ref(), row),
+                    ids: list(ids.as_ref(), row),
+                    masks: list(masks.as_ref(), row),
+                    targets: targets.as_primitive::<Int64Type>().value(row),
+                });
+            }
+        }
+    }
+    rows
+}

@@ -1,0 +1,95 @@
+//! The SQL functions against the original Python pipeline's outputs (`../shared/data/golden`).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{dataset_csv, golden_rows, scibert_vocab, shared_data, tricky_texts};
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int64Type;
+use mlprep::script::ScriptRunner;
+use mlprep::{SessionOptions, session_context};
+use mlprep_udfs::TextCleaner;
+use mlprep_udfs::tokenizer_cache::{EncodeScratch, load_tokenizer};
+
+#[test]
+fn stopwords_are_the_original_list_in_order() {
+    let file = std::fs::read_to_string(shared_data().join("stopwords_en.txt")).unwrap();
+    let expected: Vec<&str> = file.lines().filter(|line| !line.is_empty()).collect();
+    assert_eq!(mlprep_udfs::STOPWORDS.to_vec(), expected);
+}
+
+#[test]
+fn tricky_texts_clean_exactly() {
+    let mut cleaner = TextCleaner::default();
+    let tricky = tricky_texts();
+    assert_eq!(tricky.len(), 52);
+    for case in &tricky {
+        assert_eq!(cleaner.clean(&case.input), case.text_clean, "case {} input {:?}", case.name, case.input);
+    }
+}
+
+#[test]
+fn tricky_texts_tokenize_exactly_on_both_paths() {
+    let tokenizer = load_tokenizer(scibert_vocab().to_str().unwrap()).unwrap();
+    assert!(tokenizer.has_fast_path());
+    let mut scratch = EncodeScratch::default();
+    for case in tricky_texts() {
+        let mut fast = Vec::new();
+        tokenizer.encode_into(&case.text_clean, &mut fast, &mut scratch).unwrap();
+        assert_eq!(fast, case.ids, "case {} text {:?}", case.name, case.text_clean);
+        let mut reference = Vec::new();
+        tokenizer.encode_with_reference_into(&case.text_clean, &mut reference).unwrap();
+        assert_eq!(reference, case.ids, "reference, case {}", case.name);
+    }
+}
+
+/// The whole dataset through the registered CSV and the SQL functions: every row's cleaned text and ids.
+#[tokio::test]
+async fn every_dataset_row_cleans_and_tokenizes_exactly() {
+    let golden: BTreeMap<i64, common::GoldenRow> = golden_rows().into_iter().map(|row| (row.id, row)).collect();
+    assert_eq!(golden.len(), 764);
+    let vocab = scibert_vocab();
+    let mut runner = ScriptRunner::new(
+        session_context(&SessionOptions { target_partitions: 3, ..Default::default() }).unwrap(),
+        BTreeMap::from([("data".to_owned(), dataset_csv().display().to_string())]),
+    );
+    runner.run_script("01_register.sql", mlprep::pipeline::SCRIPTS[0].1, None).await.unwrap();
+    let sql = format!(
+        "SELECT id, clean_text(title || ' ' || description) AS text, \
+                tokenize(clean_text(title || ' ' || description), '{}')['ids'] AS ids \
+         FROM projects ORDER BY id",
+        vocab.display()
+    );
+    let batches = runner.context().sql(&sql).await.unwrap().collect().await.unwrap();
+    let mut seen = 0;
+    for batch in &batches {
+        let ids = batch.column(0).as_primitive::<Int64Type>();
+        let texts = datafusion::arrow::compute::cast(batch.column(1), &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+        let texts = texts.as_string::<i32>();
+        let token_lists = batch.column(2).as_list::<i32>();
+        for row in 0..batch.num_rows() {
+            let id = ids.value(row);
+            let expected = &golden[&id];
+            assert_eq!(texts.value(row), expected.text_clean, "clean_text of id {id}");
+            let tokens = token_lists.value(row);
+            assert_eq!(tokens.as_primitive::<Int64Type>().values().to_vec(), expected.ids, "ids of id {id}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 764);
+}
+
+/// The fast WordPiece path and the `tokenizers` crate agree on every golden text.
+#[test]
+fn fast_path_matches_the_tokenizers_crate_on_the_dataset() {
+    let tokenizer = load_tokenizer(scibert_vocab().to_str().unwrap()).unwrap();
+    let mut scratch = EncodeScratch::default();
+    for row in golden_rows() {
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        tokenizer.encode_into(&row.text_clean, &mut fast, &mut scratch).unwrap();
+        tokenizer.encode_with_reference_into(&row.text_clean, &mut reference).unwrap();
+        assert_eq!(fast, reference, "id {}", row.id);
+        assert_eq!(fast, row.ids, "id {}", row.id);
+    }
+}

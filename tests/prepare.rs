@@ -1,0 +1,271 @@
+//! `prepare` end to end on the course dataset: exact against the golden files, deterministic across
+//! partitions and batch sizes, and clear about bad input.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use common::{OutputRow, dataset_csv, golden_rows, read_split, scibert_vocab, split_summary};
+use mlprep::{PrepareOptions, SessionOptions, prepare};
+
+fn options(data: PathBuf, out: PathBuf) -> PrepareOptions {
+    PrepareOptions {
+        data,
+        vocab: scibert_vocab(),
+        out,
+        seed: 1234,
+        test_size: 0.2,
+        stratify: "tag".into(),
+        key: "id".into(),
+        max_length: None,
+        overwrite: false,
+        session: SessionOptions { target_partitions: 2, batch_size: 8192, memory_limit: None },
+    }
+}
+
+fn with_partitions(mut options: PrepareOptions, partitions: usize, batch_size: usize) -> PrepareOptions {
+    options.session.target_partitions = partitions;
+    options.session.batch_size = batch_size;
+    options
+}
+
+/// Strips padding: the real ids of a row, checking the mask says exactly that.
+fn unpadded(row: &OutputRow) -> Vec<i64> {
+    assert_eq!(row.ids.len(), row.masks.len(), "id {}: ids and masks differ in length", row.id);
+    let real = row.masks.iter().take_while(|&&mask| mask == 1).count();
+    assert!(row.masks[real..].iter().all(|&mask| mask == 0), "id {}: mask not 1s then 0s", row.id);
+    assert!(row.ids[real..].iter().all(|&id| id == 0), "id {}: padding is not [PAD]=0", row.id);
+    row.ids[..real].to_vec()
+}
+
+#[tokio::test]
+async fn course_dataset_matches_the_golden_outputs() {
+    let directory = tempfile::tempdir().unwrap();
+    let out = directory.path().join("prepared");
+    let report = prepare(&options(dataset_csv(), out.clone())).await.unwrap();
+
+    let golden: BTreeMap<i64, common::GoldenRow> = golden_rows().into_iter().map(|row| (row.id, row)).collect();
+    let summary = split_summary();
+    let train = read_split(&out.join("train"));
+    let val = read_split(&out.join("val"));
+
+    // Disjoint, and together every row exactly once.
+    let train_ids: BTreeSet<i64> = train.iter().map(|row| row.id).collect();
+    let val_ids: BTreeSet<i64> = val.iter().map(|row| row.id).collect();
+    assert_eq!(train_ids.len(), train.len());
+    assert_eq!(val_ids.len(), val.len());
+    assert!(train_ids.is_disjoint(&val_ids));
+    let all: BTreeSet<i64> = train_ids.union(&val_ids).copied().collect();
+    assert_eq!(all, golden.keys().copied().collect::<BTreeSet<_>>());
+    assert_eq!(train.len() as u64, summary["train_total"].as_u64().unwrap());
+    assert_eq!(val.len() as u64, summary["test_total"].as_u64().unwrap());
+
+    // Per-tag counts.
+    for (tag, counts) in summary["per_tag"].as_object().unwrap() {
+        let in_train = train.iter().filter(|row| &row.tag == tag).count() as u64;
+        let in_val = val.iter().filter(|row| &row.tag == tag).count() as u64;
+        assert_eq!(in_train, counts["train"].as_u64().unwrap(), "train rows of {tag}");
+        assert_eq!(in_val, counts["test"].as_u64().unwrap(), "val rows of {tag}");
+    }
+
+    // class_to_index, on disk and as targets.
+    let class_to_index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("class_to_index.json")).unwrap()).unwrap();
+    assert_eq!(class_to_index, summary["class_to_index"]);
+
+    // Every row: exact ids, text, targets; each split padded to its own longest row.
+    for (rows, name) in [(&train, "train"), (&val, "val")] {
+        let longest = rows.iter().map(|row| golden[&row.id].ids.len()).max().unwrap();
+        for row in rows.iter() {
+            let expected = &golden[&row.id];
+            assert_eq!(row.ids.len(), longest, "{name} id {}: padded length", row.id);
+            assert_eq!(unpadded(row), expected.ids, "{name} id {}", row.id);
+            assert_eq!(row.text, expected.text_clean, "{name} id {}", row.id);
+            assert_eq!(row.tag, expected.tag);
+            assert_eq!(row.targets, class_to_index[&row.tag].as_i64().unwrap(), "{name} id {}", row.id);
+        }
+    }
+
+    // Each split is in its shuffled order: ascending seeded hash of the key.
+    for rows in [&train, &val] {
+        let hashes: Vec<u64> = rows.iter().map(|row| mlprep_udfs::xxh64(&row.id.to_le_bytes(), 1234)).collect();
+        assert!(hashes.windows(2).all(|pair| pair[0] <= pair[1]), "rows are not in seeded-hash order");
+    }
+
+    // The summary agrees with the files.
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(written["rows_read"], 764);
+    assert_eq!(written["seed"], 1234);
+    assert_eq!(written["splits"]["train"]["rows"], 610);
+    assert_eq!(written["splits"]["val"]["rows"], 154);
+    assert_eq!(written["splits"]["val"]["rows_per_class"]["mlops"], 13);
+    assert_eq!(written["vocab_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(report.rows_read, 764);
+    let train_max = train.iter().map(|row| golden[&row.id].ids.len()).max().unwrap() as i64;
+    assert_eq!(written["splits"]["train"]["token_length"]["max"], train_max);
+    // Nothing but the documented outputs, and no staging directory left behind.
+    let mut entries: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    entries.sort();
+    assert_eq!(entries, ["class_to_index.json", "summary.json", "train", "val"]);
+    assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 1);
+}
+
+fn file_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for split in ["train", "val"] {
+        let mut names: Vec<PathBuf> =
+            std::fs::read_dir(out.join(split)).unwrap().map(|entry| entry.unwrap().path()).collect();
+        names.sort();
+        for name in names {
+            files.push((name.strip_prefix(out).unwrap().display().to_string(), std::fs::read(&name).unwrap()));
+        }
+    }
+    files.push(("class_to_index.json".into(), std::fs::read(out.join("class_to_index.json")).unwrap()));
+    files
+}
+
+/// Same input and seed: the same files, byte for byte, whatever the partitions and batch sizes.
+#[tokio::test]
+async fn output_is_identical_across_partitions_and_batch_sizes() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut reference: Option<(Vec<OutputRow>, Vec<OutputRow>, Vec<(String, Vec<u8>)>)> = None;
+    for (partitions, batch_size) in [(1, 8192), (3, 8192), (8, 8192), (3, 7), (8, 100)] {
+        let out = directory.path().join(format!("p{partitions}-b{batch_size}"));
+        let run = with_partitions(options(dataset_csv(), out.clone()), partitions, batch_size);
+        prepare(&run).await.unwrap();
+        let result = (read_split(&out.join("train")), read_split(&out.join("val")), file_bytes(&out));
+        match &reference {
+            None => reference = Some(result),
+            Some(expected) => {
+                assert_eq!(result.0, expected.0, "train rows differ at partitions={partitions} batch={batch_size}");
+                assert_eq!(result.1, expected.1, "val rows differ at partitions={partitions} batch={batch_size}");
+                assert!(result.2 == expected.2, "files differ byte-wise at partitions={partitions} batch={batch_size}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn another_seed_gives_another_split_with_the_same_counts() {
+    let directory = tempfile::tempdir().unwrap();
+    let first = directory.path().join("seed-1234");
+    let second = directory.path().join("seed-99");
+    prepare(&options(dataset_csv(), first.clone())).await.unwrap();
+    let mut other = options(dataset_csv(), second.clone());
+    other.seed = 99;
+    prepare(&other).await.unwrap();
+    let ids = |out: &Path| read_split(&out.join("val")).iter().map(|row| row.id).collect::<BTreeSet<_>>();
+    assert_ne!(ids(&first), ids(&second));
+    assert_eq!(ids(&first).len(), ids(&second).len());
+}
+
+#[tokio::test]
+async fn max_length_truncates_keeping_sep_last_and_pads() {
+    let directory = tempfile::tempdir().unwrap();
+    let out = directory.path().join("short");
+    let mut run = options(dataset_csv(), out.clone());
+    run.max_length = Some(16);
+    prepare(&run).await.unwrap();
+    let golden: BTreeMap<i64, Vec<i64>> = golden_rows().into_iter().map(|row| (row.id, row.ids)).collect();
+    for row in read_split(&out.join("train")).iter().chain(read_split(&out.join("val")).iter()) {
+        let full = &golden[&row.id];
+        assert_eq!(row.ids.len(), 16);
+        let real = unpadded(row);
+        if full.len() > 16 {
+            let mut expected = full[..15].to_vec();
+            expected.push(103);
+            assert_eq!(real, expected, "id {}", row.id);
+        } else {
+            assert_eq!(&real, full, "id {}", row.id);
+        }
+    }
+}
+
+/// Bad input: a clear error naming the file, column, line or value, and no output directory left.
+#[tokio::test]
+async fn bad_input_fails_clearly_and_leaves_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = directory.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let header = "id,created_on,title,description,tag\n";
+    let cases: Vec<(&str, PrepareOptions, Vec<String>)> = vec![
+        (
+            "missing file",
+            options(directory.path().join("nope.csv"), directory.path().join("out-missing")),
+            vec!["nope.csv".into(), "cannot be opened".into()],
+        ),
+        (
+            "missing column",
+            options(write("no-tag.csv", "id,created_on,title,description\n1,2020-01-01 00:00:00,a,b\n"), directory.path().join("out-column")),
+            vec!["no-tag.csv".into(), "no column 'tag'".into()],
+        ),
+        (
+            "vocab not found",
+            PrepareOptions { vocab: directory.path().join("missing-vocab.txt"), ..options(dataset_csv(), directory.path().join("out-vocab")) },
+            vec!["missing-vocab.txt".into()],
+        ),
+        (
+            "null tag",
+            options(
+                write(
+                    "null-tag.csv",
+                    &format!("{header}1,2020-01-01 00:00:00,a,b,mlops\n2,2020-01-01 00:00:00,\"multi\nline\",b,mlops\n3,2020-01-01 00:00:00,c,d,\n"),
+                ),
+                directory.path().join("out-null"),
+            ),
+            vec!["null-tag.csv".into(), "line 5".into(), "NULL or empty class".into(), "id = 3".into()],
+        ),
+        (
+            "duplicate key",
+            options(
+                write("dup.csv", &format!("{header}1,2020-01-01 00:00:00,a,b,mlops\n1,2020-01-01 00:00:00,c,d,mlops\n2,2020-01-01 00:00:00,c,d,mlops\n")),
+                directory.path().join("out-dup"),
+            ),
+            vec!["dup.csv".into(), "duplicate key".into(), "line 2, 3".into()],
+        ),
+        (
+            "class too small",
+            options(
+                write("tiny.csv", &format!("{header}1,2020-01-01 00:00:00,a,b,mlops\n2,2020-01-01 00:00:00,c,d,mlops\n3,2020-01-01 00:00:00,e,f,other\n")),
+                directory.path().join("out-tiny"),
+            ),
+            vec!["class 'other' has only 1 row".into()],
+        ),
+        ("empty file", options(write("empty.csv", ""), directory.path().join("out-empty")), vec!["empty.csv".into(), "empty".into()]),
+    ];
+    for (name, run, expected) in cases {
+        let error = prepare(&run).await.expect_err(name).to_string();
+        for fragment in expected {
+            assert!(error.contains(&fragment), "{name}: error {error:?} lacks {fragment:?}");
+        }
+        assert!(!run.out.exists(), "{name}: output directory left behind");
+        let leftovers: Vec<_> = std::fs::read_dir(directory.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{name}: staging left behind: {leftovers:?}");
+    }
+}
+
+#[tokio::test]
+async fn refuses_a_non_empty_output_directory_without_overwrite() {
+    let directory = tempfile::tempdir().unwrap();
+    let out = directory.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let error = prepare(&options(dataset_csv(), out.clone())).await.unwrap_err().to_string();
+    assert!(error.contains("--overwrite"), "{error}");
+    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+    let mut run = options(dataset_csv(), out.clone());
+    run.overwrite = true;
+    prepare(&run).await.unwrap();
+    assert!(!out.join("keep.txt").exists());
+    assert!(out.join("summary.json").is_file());
+}

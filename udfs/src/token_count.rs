@@ -1,0 +1,77 @@
+//! `token_count(text, tokenizer)`: how many ids `tokenize` gives, special tokens included.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{ArrayRef, Int64Array};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::tokenize::{coerce_tokenizer_arguments, encode_rows_into};
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TokenCount {
+    signature: Signature,
+}
+
+impl Default for TokenCount {
+    fn default() -> Self {
+        Self { signature: Signature::user_defined(Volatility::Immutable) }
+    }
+}
+
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DocSection { include: true, label: "mlprep Functions", description: None },
+        "The number of token ids `tokenize(text, tokenizer)` gives, `[CLS]` and `[SEP]` included, before any \
+         truncation: use it to choose a padding length or report length statistics. NULL text gives NULL.",
+        "token_count(text, tokenizer)",
+    )
+    .with_sql_example(
+        "```sql\n> SELECT max(token_count(clean_text(title), 'vocab.txt')) FROM projects;\n```",
+    )
+    .with_argument("text", "String expression (Utf8, LargeUtf8 or Utf8View).")
+    .with_argument("tokenizer", "Path of a BERT vocab.txt or a HuggingFace tokenizer.json.")
+    .with_related_udf("tokenize")
+    .build()
+});
+
+impl ScalarUDFImpl for TokenCount {
+    fn name(&self) -> &str {
+        "token_count"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_tokenizer_arguments("token_count", arg_types, false)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let mut counts: Vec<i64> = Vec::with_capacity(args.number_rows);
+        let mut ids = Vec::new();
+        let (nulls, is_scalar) = encode_rows_into(&args, "token_count", &mut ids, |ids, encoding| {
+            counts.push(encoding.map_or(0, |(first, _)| (ids.len() - first) as i64));
+            ids.clear();
+            Ok(())
+        })?;
+        let counts: ArrayRef = Arc::new(Int64Array::new(counts.into(), nulls));
+        Ok(if is_scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&counts, 0)?)
+        } else {
+            ColumnarValue::Array(counts)
+        })
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOCUMENTATION)
+    }
+}

@@ -1,0 +1,191 @@
+//! `tokenize(text, tokenizer[, max_length])`: BERT WordPiece token ids and attention mask.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array, ListArray, StructArray};
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::common::{StringColumn, coerce_integer_argument, coerce_text_argument, constant_int64};
+use crate::tokenizer_cache::{EncodeScratch, TokenizerArgument};
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Tokenize {
+    signature: Signature,
+}
+
+impl Default for Tokenize {
+    fn default() -> Self {
+        Self { signature: Signature::user_defined(Volatility::Immutable) }
+    }
+}
+
+/// `List<Int64>` with non-null items: the type of `ids` and `masks`.
+pub fn token_list_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Int64, false)))
+}
+
+/// `Struct<ids: List<Int64>, masks: List<Int64>>`: what `tokenize` returns.
+pub fn tokenize_return_type() -> DataType {
+    DataType::Struct(Fields::from(vec![
+        Field::new("ids", token_list_type(), true),
+        Field::new("masks", token_list_type(), true),
+    ]))
+}
+
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DocSection { include: true, label: "mlprep Functions", description: None },
+        "Tokenizes text with a BERT WordPiece tokenizer. Returns a struct `{ids: List<Int64>, masks: \
+         List<Int64>}`: the token ids with `[CLS]` first and `[SEP]` last, and the attention mask (1 per token). \
+         `tokenizer` is the path of a BERT `vocab.txt` (encoded as BERT uncased: lowercase, strip accents, \
+         split punctuation, greedy longest-match WordPiece, a word over 100 characters becomes `[UNK]`) or of \
+         a HuggingFace `tokenizer.json`; it is loaded once per process. With `max_length`, longer encodings \
+         are truncated to `max_length` keeping `[SEP]` last, and shorter ones padded with the `[PAD]` id and \
+         mask 0, so every row has exactly `max_length` ids. NULL text gives NULL. Read the parts with \
+         `tokenize(...)['ids']` and `tokenize(...)['masks']`.",
+        "tokenize(text, tokenizer[, max_length])",
+    )
+    .with_sql_example(
+        "```sql\n> SELECT tokenize('graph neural networks', 'vocab.txt', 8)['ids'] AS ids;\n+-----------------------------------------+\n| ids                                     |\n+-----------------------------------------+\n| [102, 1845, 3687, 2449, 103, 0, 0, 0]   |\n+-----------------------------------------+\n```",
+    )
+    .with_argument("text", "String expression (Utf8, LargeUtf8 or Utf8View).")
+    .with_argument("tokenizer", "Path of a BERT vocab.txt or a HuggingFace tokenizer.json.")
+    .with_argument("max_length", "Optional constant integer >= 2: truncate and pad every row to this many ids.")
+    .with_related_udf("token_count")
+    .with_related_udf("clean_text")
+    .build()
+});
+
+impl ScalarUDFImpl for Tokenize {
+    fn name(&self) -> &str {
+        "tokenize"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(tokenize_return_type())
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_tokenizer_arguments("tokenize", arg_types, true)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let max_length = match args.args.get(2) {
+            None => None,
+            Some(value) => {
+                let max_length = constant_int64(value, "tokenize", "max_length")?;
+                if max_length < 2 {
+                    return exec_err!("tokenize: max_length must be at least 2 (room for [CLS] and [SEP]), got {max_length}");
+                }
+                Some(max_length as usize)
+            }
+        };
+        let mut ids: Vec<i64> = Vec::new();
+        let mut masks: Vec<i64> = Vec::new();
+        let mut offsets: Vec<i32> = vec![0];
+        let (nulls, is_scalar) = encode_rows_into(&args, "tokenize", &mut ids, |ids, encoding| {
+            if let Some((first, tokenizer)) = encoding {
+                let real_tokens = ids.len() - first;
+                let kept = match max_length {
+                    Some(max_length) if real_tokens > max_length => {
+                        let last = ids[ids.len() - 1];
+                        ids.truncate(first + max_length - 1);
+                        ids.push(last);
+                        max_length
+                    }
+                    _ => real_tokens,
+                };
+                masks.resize(masks.len() + kept, 1);
+                if let Some(max_length) = max_length {
+                    ids.resize(first + max_length, tokenizer.pad_id());
+                    masks.resize(first + max_length, 0);
+                }
+            }
+            let end = i32::try_from(ids.len())
+                .or_else(|_| exec_err!("tokenize: more than 2^31 token ids in one batch; use a smaller batch size"))?;
+            offsets.push(end);
+            Ok(())
+        })?;
+        let offsets = OffsetBuffer::new(offsets.into());
+        let list = |values: Vec<i64>| -> ArrayRef {
+            Arc::new(ListArray::new(
+                Arc::new(Field::new_list_field(DataType::Int64, false)),
+                offsets.clone(),
+                Arc::new(Int64Array::from(values)),
+                nulls.clone(),
+            ))
+        };
+        let DataType::Struct(fields) = tokenize_return_type() else { unreachable!("tokenize returns a struct") };
+        let tokens: ArrayRef = Arc::new(StructArray::try_new(fields, vec![list(ids), list(masks)], nulls)?);
+        Ok(if is_scalar {
+            ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&tokens, 0)?)
+        } else {
+            ColumnarValue::Array(tokens)
+        })
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOCUMENTATION)
+    }
+}
+
+/// Coerces `(text, tokenizer[, max_length])`.
+pub(crate) fn coerce_tokenizer_arguments(
+    function: &str,
+    arg_types: &[DataType],
+    accepts_max_length: bool,
+) -> Result<Vec<DataType>> {
+    match (arg_types, accepts_max_length) {
+        ([text, tokenizer], _) => Ok(vec![
+            coerce_text_argument(function, "text", text)?,
+            coerce_text_argument(function, "tokenizer", tokenizer)?,
+        ]),
+        ([text, tokenizer, max_length], true) => Ok(vec![
+            coerce_text_argument(function, "text", text)?,
+            coerce_text_argument(function, "tokenizer", tokenizer)?,
+            coerce_integer_argument(function, "max_length", max_length)?,
+        ]),
+        _ if accepts_max_length => {
+            plan_err!("{function}: expected (text, tokenizer[, max_length]), got {} argument(s)", arg_types.len())
+        }
+        _ => plan_err!("{function}: expected (text, tokenizer), got {} argument(s)", arg_types.len()),
+    }
+}
+
+/// Encodes every row's text into `ids` order, calling `row_done` after each row with the offset where the
+/// row's ids start and its tokenizer (or `None` for a NULL text). Returns the nulls of the text column and
+/// whether every argument was a constant (the result is then one scalar).
+pub(crate) fn encode_rows_into(
+    args: &ScalarFunctionArgs,
+    function: &str,
+    ids: &mut Vec<i64>,
+    mut row_done: impl FnMut(&mut Vec<i64>, Option<(usize, &crate::tokenizer_cache::LoadedTokenizer)>) -> Result<()>,
+) -> Result<(Option<NullBuffer>, bool)> {
+    let is_scalar = args.args.iter().all(|arg| matches!(arg, ColumnarValue::Scalar(_)));
+    let rows = if is_scalar { 1 } else { args.number_rows };
+    let text_array = args.args[0].to_array(rows)?;
+    let texts = StringColumn::try_new(&text_array, function)?;
+    let mut tokenizers = TokenizerArgument::try_new(&args.args[1], function)?;
+    let mut scratch = EncodeScratch::default();
+    for row in 0..rows {
+        match texts.get(row) {
+            Some(text) => {
+                let tokenizer = tokenizers.get(row, function)?;
+                let first = ids.len();
+                tokenizer.encode_into(text, ids, &mut scratch)?;
+                row_done(ids, Some((first, &tokenizer)))?;
+            }
+            None => row_done(ids, None)?,
+        }
+    }
+    Ok((text_array.nulls().cloned(), is_scalar))
+}

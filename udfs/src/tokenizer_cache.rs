@@ -1,0 +1,276 @@
+//! Loading tokenizers (a BERT `vocab.txt` or a HuggingFace `tokenizer.json`), once per process.
+//!
+//! The `tokenizers` crate loads and validates every tokenizer and is the reference encoder. When the
+//! configuration is plain BERT WordPiece (always for a `vocab.txt`; for a `tokenizer.json` when its
+//! normalizer, pre-tokenizer, model and post-processor are exactly BERT's), the [`WordPieceKernel`] encodes
+//! the texts it accepts and the crate handles the rest; any other configuration uses the crate alone.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use datafusion::common::{DataFusionError, Result, exec_err};
+use serde_json::Value;
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::normalizers::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::processors::bert::BertProcessing;
+use tokenizers::Tokenizer;
+
+use crate::wordpiece::{WordPieceConfig, WordPieceKernel};
+
+/// The special tokens a BERT-style encoding needs.
+const REQUIRED_TOKENS: [&str; 4] = ["[CLS]", "[SEP]", "[UNK]", "[PAD]"];
+
+/// A loaded tokenizer: the reference encoder, the fast kernel when it applies, and the special ids.
+pub struct LoadedTokenizer {
+    source: PathBuf,
+    reference: Tokenizer,
+    kernel: Option<WordPieceKernel>,
+    /// Texts containing `[` go to the reference: a `tokenizer.json` may declare added tokens such as
+    /// `[MASK]` that the crate matches in raw text before normalization.
+    kernel_declines_brackets: bool,
+    pad_id: i64,
+}
+
+/// Reusable buffers of one encoding loop.
+#[derive(Default)]
+pub struct EncodeScratch {
+    lowered: Vec<u8>,
+}
+
+impl LoadedTokenizer {
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    pub fn pad_id(&self) -> i64 {
+        self.pad_id
+    }
+
+    pub fn has_fast_path(&self) -> bool {
+        self.kernel.is_some()
+    }
+
+    /// Appends the ids of `text`, with the special tokens, to `ids`.
+    pub fn encode_into(&self, text: &str, ids: &mut Vec<i64>, scratch: &mut EncodeScratch) -> Result<()> {
+        if let Some(kernel) = &self.kernel {
+            let declined = self.kernel_declines_brackets && text.as_bytes().contains(&b'[');
+            if !declined && kernel.encode_into(text, ids, &mut scratch.lowered) {
+                return Ok(());
+            }
+        }
+        self.encode_with_reference_into(text, ids)
+    }
+
+    /// Appends the ids the `tokenizers` crate gives for `text`, with the special tokens.
+    pub fn encode_with_reference_into(&self, text: &str, ids: &mut Vec<i64>) -> Result<()> {
+        let encoding = self.reference.encode(text, true).map_err(|error| {
+            DataFusionError::Execution(format!("tokenizer {}: cannot encode text: {error}", self.source.display()))
+        })?;
+        ids.extend(encoding.get_ids().iter().map(|&id| i64::from(id)));
+        Ok(())
+    }
+}
+
+static LOADED: LazyLock<Mutex<HashMap<PathBuf, Arc<LoadedTokenizer>>>> = LazyLock::new(Default::default);
+
+/// The tokenizer at `path`, loaded on first use and shared afterwards (keyed by canonical path).
+pub fn load_tokenizer(path: &str) -> Result<Arc<LoadedTokenizer>> {
+    let canonical = std::fs::canonicalize(path).map_err(|error| {
+        DataFusionError::Execution(format!("tokenizer file '{path}' cannot be opened: {error}"))
+    })?;
+    let mut loaded = LOADED.lock().map_err(|_| DataFusionError::Execution("tokenizer cache poisoned".into()))?;
+    if let Some(tokenizer) = loaded.get(&canonical) {
+        return Ok(Arc::clone(tokenizer));
+    }
+    let tokenizer = Arc::new(read_tokenizer(path, &canonical)?);
+    loaded.insert(canonical, Arc::clone(&tokenizer));
+    Ok(tokenizer)
+}
+
+fn read_tokenizer(path: &str, canonical: &Path) -> Result<LoadedTokenizer> {
+    let bytes = std::fs::read(canonical)
+        .map_err(|error| DataFusionError::Execution(format!("tokenizer file '{path}' cannot be read: {error}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return exec_err!("tokenizer file '{path}' is empty");
+    }
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{') {
+        read_tokenizer_json(path, canonical, &bytes)
+    } else {
+        read_vocab_txt(path, canonical, &bytes)
+    }
+}
+
+/// A BERT `vocab.txt`: one token per line, the line number is the id. Encoded as BERT uncased
+/// (`BertTokenizer(do_lower_case=True)`): lowercase, strip accents, split punctuation, WordPiece, `[CLS] … [SEP]`.
+fn read_vocab_txt(path: &str, canonical: &Path, bytes: &[u8]) -> Result<LoadedTokenizer> {
+    let model_vocab = WordPiece::read_bytes(bytes)
+        .map_err(|error| DataFusionError::Execution(format!("vocabulary '{path}' cannot be read: {error}")))?;
+    let vocab: HashMap<String, u32> = model_vocab.iter().map(|(token, &id)| (token.clone(), id)).collect();
+    let ids = special_ids(path, &vocab)?;
+    let model = WordPiece::builder()
+        .vocab(model_vocab)
+        .unk_token("[UNK]".into())
+        .build()
+        .map_err(|error| DataFusionError::Execution(format!("vocabulary '{path}': {error}")))?;
+    let max_input_chars_per_word = model.max_input_chars_per_word;
+    let continuing_subword_prefix = model.continuing_subword_prefix.clone();
+    let mut reference = Tokenizer::new(model);
+    reference
+        .with_normalizer(Some(BertNormalizer::new(true, true, None, true)))
+        .map_err(|error| DataFusionError::Execution(format!("vocabulary '{path}': {error}")))?;
+    reference.with_pre_tokenizer(Some(BertPreTokenizer));
+    reference.with_post_processor(Some(BertProcessing::new(
+        ("[SEP]".into(), ids.sep),
+        ("[CLS]".into(), ids.cls),
+    )));
+    let kernel = WordPieceKernel::new(WordPieceConfig {
+        vocab: &vocab,
+        continuing_subword_prefix: &continuing_subword_prefix,
+        max_input_chars_per_word,
+        lowercase: true,
+        unk_id: ids.unk,
+        cls_id: ids.cls,
+        sep_id: ids.sep,
+    });
+    Ok(LoadedTokenizer {
+        source: canonical.to_path_buf(),
+        reference,
+        kernel: Some(kernel),
+        kernel_declines_brackets: false,
+        pad_id: i64::from(ids.pad),
+    })
+}
+
+/// A HuggingFace `tokenizer.json`, loaded by the `tokenizers` crate.
+fn read_tokenizer_json(path: &str, canonical: &Path, bytes: &[u8]) -> Result<LoadedTokenizer> {
+    let reference = Tokenizer::from_bytes(bytes)
+        .map_err(|error| DataFusionError::Execution(format!("tokenizer '{path}' cannot be loaded: {error}")))?;
+    let vocab = reference.get_vocab(false);
+    let ids = special_ids(path, &vocab)?;
+    let config: Value = serde_json::from_slice(bytes)
+        .map_err(|error| DataFusionError::Execution(format!("tokenizer '{path}' is not valid JSON: {error}")))?;
+    let kernel = plain_bert_settings(&config, &ids).map(|settings| {
+        WordPieceKernel::new(WordPieceConfig {
+            vocab: &vocab,
+            continuing_subword_prefix: &settings.continuing_subword_prefix,
+            max_input_chars_per_word: settings.max_input_chars_per_word,
+            lowercase: settings.lowercase,
+            unk_id: ids.unk,
+            cls_id: ids.cls,
+            sep_id: ids.sep,
+        })
+    });
+    Ok(LoadedTokenizer {
+        source: canonical.to_path_buf(),
+        reference,
+        kernel,
+        kernel_declines_brackets: true,
+        pad_id: i64::from(ids.pad),
+    })
+}
+
+struct SpecialIds {
+    cls: u32,
+    sep: u32,
+    unk: u32,
+    pad: u32,
+}
+
+fn special_ids(path: &str, vocab: &HashMap<String, u32>) -> Result<SpecialIds> {
+    let missing: Vec<&str> = REQUIRED_TOKENS.into_iter().filter(|token| !vocab.contains_key(*token)).collect();
+    if !missing.is_empty() {
+        return exec_err!(
+            "vocabulary '{path}' lacks the special token(s) {}: a BERT vocabulary needs {}",
+            missing.join(", "),
+            REQUIRED_TOKENS.join(", ")
+        );
+    }
+    Ok(SpecialIds { cls: vocab["[CLS]"], sep: vocab["[SEP]"], unk: vocab["[UNK]"], pad: vocab["[PAD]"] })
+}
+
+struct PlainBertSettings {
+    continuing_subword_prefix: String,
+    max_input_chars_per_word: usize,
+    lowercase: bool,
+}
+
+/// The kernel's settings when `config` is exactly BERT WordPiece, `None` for anything else (which then
+/// runs on the `tokenizers` crate alone).
+fn plain_bert_settings(config: &Value, ids: &SpecialIds) -> Option<PlainBertSettings> {
+    let normalizer = &config["normalizer"];
+    let lowercase = normalizer["lowercase"].as_bool()?;
+    let normalizer_is_bert = normalizer["type"] == "BertNormalizer"
+        && normalizer["clean_text"] == true
+        && (normalizer["strip_accents"].is_null() || normalizer["strip_accents"] == lowercase);
+    let pre_tokenizer_is_bert = config["pre_tokenizer"]["type"] == "BertPreTokenizer";
+    let model = &config["model"];
+    let model_is_wordpiece = model["type"] == "WordPiece" && model["unk_token"] == "[UNK]";
+    let processor = &config["post_processor"];
+    let processor_is_bert = processor["type"] == "BertProcessing"
+        && processor["cls"] == serde_json::json!(["[CLS]", ids.cls])
+        && processor["sep"] == serde_json::json!(["[SEP]", ids.sep]);
+    let added_tokens_are_bracketed = config["added_tokens"].as_array().is_none_or(|tokens| {
+        tokens.iter().all(|token| {
+            token["content"].as_str().is_some_and(|content| content.starts_with('[') && content.ends_with(']'))
+        })
+    });
+    let no_truncation_or_padding = config["truncation"].is_null() && config["padding"].is_null();
+    (normalizer_is_bert
+        && pre_tokenizer_is_bert
+        && model_is_wordpiece
+        && processor_is_bert
+        && added_tokens_are_bracketed
+        && no_truncation_or_padding)
+        .then(|| PlainBertSettings {
+            continuing_subword_prefix: model["continuing_subword_prefix"].as_str().unwrap_or("##").to_owned(),
+            max_input_chars_per_word: model["max_input_chars_per_word"].as_u64().unwrap_or(100) as usize,
+            lowercase,
+        })
+}
+
+/// The `tokenizer` argument of a function: one tokenizer for the batch (a literal, the usual case) or
+/// one path per row, each loaded once.
+pub struct TokenizerArgument {
+    constant: Option<Arc<LoadedTokenizer>>,
+    per_row: Option<datafusion::arrow::array::ArrayRef>,
+    loaded: HashMap<String, Arc<LoadedTokenizer>>,
+}
+
+impl TokenizerArgument {
+    pub fn try_new(argument: &datafusion::logical_expr::ColumnarValue, function: &str) -> Result<Self> {
+        use datafusion::common::ScalarValue;
+        use datafusion::logical_expr::ColumnarValue;
+        match argument {
+            ColumnarValue::Scalar(
+                ScalarValue::Utf8(path) | ScalarValue::LargeUtf8(path) | ScalarValue::Utf8View(path),
+            ) => match path {
+                Some(path) => Ok(Self { constant: Some(load_tokenizer(path)?), per_row: None, loaded: HashMap::new() }),
+                None => exec_err!("{function}: the tokenizer path is NULL"),
+            },
+            ColumnarValue::Scalar(other) => exec_err!("{function}: the tokenizer must be a path, got {other}"),
+            ColumnarValue::Array(paths) => {
+                Ok(Self { constant: None, per_row: Some(Arc::clone(paths)), loaded: HashMap::new() })
+            }
+        }
+    }
+
+    /// The tokenizer for `row`.
+    pub fn get(&mut self, row: usize, function: &str) -> Result<Arc<LoadedTokenizer>> {
+        if let Some(tokenizer) = &self.constant {
+            return Ok(Arc::clone(tokenizer));
+        }
+        let paths = self.per_row.as_ref().expect("either constant or per row");
+        let paths = crate::common::StringColumn::try_new(paths, function)?;
+        let Some(path) = paths.get(row) else {
+            return exec_err!("{function}: the tokenizer path is NULL at row {row}");
+        };
+        if let Some(tokenizer) = self.loaded.get(path) {
+            return Ok(Arc::clone(tokenizer));
+        }
+        let tokenizer = load_tokenizer(path)?;
+        self.loaded.insert(path.to_owned(), Arc::clone(&tokenizer));
+        Ok(tokenizer)
+    }
+}
