@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{DataFusionError, Result};
 use serde_json::{Value, json};
@@ -205,8 +205,8 @@ async fn run_embedded(runner: &mut ScriptRunner, index: usize) -> Result<Vec<Sta
 fn report_problems(source: &CsvSource, key: &str, batches: &[RecordBatch]) -> Result<()> {
     let mut problems: Vec<(String, Option<String>)> = Vec::new();
     for batch in batches {
-        let kinds = batch.column(0).as_string::<i32>();
-        let keys = batch.column(1).as_string::<i32>();
+        let kinds = text_column(batch.column(0))?;
+        let keys = text_column(batch.column(1))?;
         for row in 0..batch.num_rows() {
             problems.push((kinds.value(row).to_owned(), keys.is_valid(row).then(|| keys.value(row).to_owned())));
         }
@@ -262,10 +262,10 @@ fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, va
 fn read_class_to_index(batches: &[RecordBatch]) -> Result<BTreeMap<String, i64>> {
     let mut classes = BTreeMap::new();
     for batch in batches {
-        let names = batch.column(0);
+        let names = text_column(batch.column(0))?;
         let indices = batch.column(1).as_primitive::<Int64Type>();
         for row in 0..batch.num_rows() {
-            classes.insert(display_value(names, row)?, indices.value(row));
+            classes.insert(names.value(row).to_owned(), indices.value(row));
         }
     }
     Ok(classes)
@@ -275,7 +275,8 @@ fn read_split_reports(batches: &[RecordBatch]) -> Result<(SplitReport, SplitRepo
     let mut train = SplitReport { min_tokens: i64::MAX, ..Default::default() };
     let mut val = SplitReport { min_tokens: i64::MAX, ..Default::default() };
     for batch in batches {
-        let splits = batch.column(0).as_string::<i32>();
+        let splits = text_column(batch.column(0))?;
+        let classes = text_column(batch.column(1))?;
         let rows = batch.column(2).as_primitive::<Int64Type>();
         let min_tokens = batch.column(3).as_primitive::<Int64Type>();
         let max_tokens = batch.column(4).as_primitive::<Int64Type>();
@@ -283,7 +284,7 @@ fn read_split_reports(batches: &[RecordBatch]) -> Result<(SplitReport, SplitRepo
         for row in 0..batch.num_rows() {
             let report = if splits.value(row) == "train" { &mut train } else { &mut val };
             report.rows += rows.value(row) as u64;
-            report.rows_per_class.insert(display_value(batch.column(1), row)?, rows.value(row) as u64);
+            report.rows_per_class.insert(classes.value(row).to_owned(), rows.value(row) as u64);
             report.min_tokens = report.min_tokens.min(min_tokens.value(row));
             report.max_tokens = report.max_tokens.max(max_tokens.value(row));
             report.total_tokens += total_tokens.value(row);
@@ -308,13 +309,10 @@ fn split_json(report: &SplitReport, max_length: Option<usize>) -> Value {
     })
 }
 
-/// A class label as text, whatever the column's type.
-fn display_value(array: &dyn Array, row: usize) -> Result<String> {
-    if matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
-        let value = datafusion::arrow::compute::cast(&array.slice(row, 1), &DataType::Utf8)?;
-        return Ok(value.as_string::<i32>().value(0).to_owned());
-    }
-    Ok(datafusion::arrow::util::display::array_value_to_string(array, row)?)
+/// Any column as Utf8 text (labels may be strings of any layout, or numbers).
+fn text_column(array: &ArrayRef) -> Result<StringArray> {
+    let text = datafusion::arrow::compute::cast(array, &DataType::Utf8)?;
+    Ok(text.as_string::<i32>().clone())
 }
 
 fn single_u64(batches: &[RecordBatch]) -> Result<u64> {
