@@ -17,7 +17,7 @@ SELECT ${key:-id} AS key,
 FROM projects;
 
 -- Per class: its row count, its validation row count, and the (hash, key) of its last validation row.
-CREATE OR REPLACE VIEW split_plan AS
+CREATE OR REPLACE VIEW split_thresholds AS
 SELECT class, class_rows, val_rows, shuffle_hash AS last_val_hash, key AS last_val_key
 FROM (
     SELECT class, key, shuffle_hash,
@@ -32,8 +32,19 @@ WHERE shuffle_position = val_rows;
 -- Classes in ascending order -> 0..k-1, over the classes present in the training split (as the original).
 CREATE OR REPLACE VIEW class_to_index AS
 SELECT class, CAST(ROW_NUMBER() OVER (ORDER BY class) - 1 AS BIGINT) AS class_index
-FROM split_plan
+FROM split_thresholds
 WHERE class_rows > val_rows;
+
+-- One row per class: everything a full row needs to find its split and target.
+CREATE OR REPLACE VIEW split_plan AS
+SELECT t.class, t.class_rows, t.val_rows, t.last_val_hash, t.last_val_key, c.class_index
+FROM split_thresholds t
+LEFT JOIN class_to_index c ON t.class = c.class;
+
+-- The per-class plan is tiny: broadcast it to every partition of the full rows (DataFusion's CollectLeft
+-- join, the plan on the left) instead of hash-partitioning the text by class, which would leave one busy
+-- partition per class. This setting stays in effect for the rest of the session.
+SET datafusion.optimizer.repartition_joins = false;
 
 -- Every row with its split, shuffle position, target and cleaned text (title, a space, description;
 -- a missing title or description counts as empty text).
@@ -46,14 +57,13 @@ SELECT CASE
        r.shuffle_hash,
        r.id,
        r.tag,
-       c.class_index AS targets,
+       p.class_index AS targets,
        r.text
-FROM (
+FROM split_plan p
+JOIN (
     SELECT ${key:-id} AS id,
            ${stratify:-tag} AS tag,
            seeded_hash(${seed:-1234}, ${key:-id}) AS shuffle_hash,
            clean_text(concat(coalesce(title, ''), ' ', coalesce(description, ''))) AS text
     FROM projects
-) r
-JOIN split_plan p ON r.tag = p.class
-LEFT JOIN class_to_index c ON r.tag = c.class;
+) r ON r.tag = p.class;

@@ -39,10 +39,14 @@ pub fn session_state(options: &SessionOptions) -> Result<SessionState> {
     if options.batch_size == 0 {
         return Err(DataFusionError::Configuration("batch size must be at least 1".into()));
     }
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_target_partitions(options.target_partitions)
         .with_batch_size(options.batch_size)
         .with_information_schema(true);
+    // DataFusion 55's leaf-expression pushdown moves `tokenize(...)['ids']` below joins and filters by
+    // re-deriving the common `tokenize(...)` there (apache/datafusion#25329): every row would be tokenized,
+    // whatever split it is in. Keep expensive expressions where the query puts them.
+    config.options_mut().optimizer.enable_leaf_expression_pushdown = false;
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
