@@ -3,6 +3,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use mlprep::script::ScriptRunner;
 use mlprep::session::parse_size;
 use mlprep::{PrepareOptions, SessionOptions, pipeline, synthetic};
 
@@ -20,6 +22,34 @@ enum Command {
     Prepare(PrepareArgs),
     /// Write synthetic projects of the course dataset's shape as CSV (and optionally a matching vocabulary).
     Generate(GenerateArgs),
+    /// Run SQL scripts (-f) and statements (-c), in order, with mlprep's functions and ${name} parameters.
+    Sql(SqlArgs),
+}
+
+#[derive(Args)]
+struct SqlArgs {
+    /// A SQL script to run (repeatable; scripts and -c statements run in the order given).
+    #[arg(short = 'f', long = "file", value_name = "FILE.sql")]
+    files: Vec<PathBuf>,
+    /// A SQL statement to run (repeatable).
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    commands: Vec<String>,
+    /// A parameter for ${name} in scripts and statements (repeatable).
+    #[arg(short = 'D', long = "define", value_name = "NAME=VALUE", value_parser = parse_definition)]
+    defines: Vec<(String, String)>,
+    /// Partitions per stage (parallelism); default: the number of cores.
+    #[arg(long, value_name = "N")]
+    partitions: Option<usize>,
+    /// Memory the query engine may use before spilling to disk, e.g. 512M or 2G.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+}
+
+fn parse_definition(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))
 }
 
 #[derive(Args)]
@@ -83,7 +113,11 @@ struct GenerateArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -94,6 +128,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Prepare(args) => runtime.block_on(run_prepare(args)),
         Command::Generate(args) => run_generate(&args),
+        Command::Sql(args) => {
+            let order = matches.subcommand_matches("sql").map(command_line_order).unwrap_or_default();
+            runtime.block_on(run_sql(args, order))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -182,4 +220,47 @@ fn run_generate(args: &GenerateArgs) -> Result<(), String> {
         std::fs::write(vocab_out, synthetic::demo_vocabulary()).map_err(|error| format!("{}: {error}", vocab_out.display()))?;
     }
     Ok(())
+}
+
+/// Where each `-f` and `-c` value stood on the command line (clap keeps each option's values apart).
+fn command_line_order(matches: &clap::ArgMatches) -> (Vec<usize>, Vec<usize>) {
+    let indices = |id: &str| matches.indices_of(id).map(|indices| indices.collect()).unwrap_or_default();
+    (indices("files"), indices("commands"))
+}
+
+/// Runs `-f` scripts and `-c` statements in command-line order, printing each result that has columns.
+async fn run_sql(args: SqlArgs, (file_positions, command_positions): (Vec<usize>, Vec<usize>)) -> Result<(), String> {
+    if args.files.is_empty() && args.commands.is_empty() {
+        return Err("nothing to run: pass -f FILE.sql or -c \"SQL\"".into());
+    }
+    let mut session = SessionOptions { memory_limit: args.memory_limit, ..Default::default() };
+    if let Some(partitions) = args.partitions {
+        session.target_partitions = partitions;
+    }
+    let context = mlprep::session_context(&session).map_err(|error| error.to_string())?;
+    let mut runner = ScriptRunner::new(context, args.defines.into_iter().collect());
+    let mut steps: Vec<(usize, SqlStep)> = Vec::new();
+    steps.extend(file_positions.into_iter().zip(args.files).map(|(index, file)| (index, SqlStep::File(file))));
+    steps.extend(command_positions.into_iter().zip(args.commands).map(|(index, sql)| (index, SqlStep::Command(sql))));
+    steps.sort_by_key(|(index, _)| *index);
+    for (_, step) in steps {
+        let outputs = match &step {
+            SqlStep::File(path) => runner.run_file(path).await,
+            SqlStep::Command(sql) => runner.run_script("-c", sql, None).await,
+        }
+        .map_err(|error| error.to_string())?;
+        for output in outputs {
+            let has_columns = output.batches.first().is_some_and(|batch| batch.num_columns() > 0);
+            if has_columns {
+                let table = pretty_format_batches(&output.batches).map_err(|error| error.to_string())?;
+                println!("{table}");
+            }
+        }
+    }
+    Ok(())
+}
+
+enum SqlStep {
+    File(PathBuf),
+    Command(String),
 }

@@ -183,7 +183,6 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         "vocab": tokenizer.source().to_string_lossy(),
         "vocab_sha256": vocab_sha256,
         "max_length": options.max_length,
-        "partitions": options.session.target_partitions,
         "class_to_index": class_to_index,
         "splits": {
             "train": split_json(&train, options.max_length),

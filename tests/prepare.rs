@@ -123,29 +123,55 @@ fn file_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
             files.push((name.strip_prefix(out).unwrap().display().to_string(), std::fs::read(&name).unwrap()));
         }
     }
-    files.push(("class_to_index.json".into(), std::fs::read(out.join("class_to_index.json")).unwrap()));
+    for name in ["class_to_index.json", "summary.json"] {
+        files.push((name.into(), std::fs::read(out.join(name)).unwrap()));
+    }
     files
 }
 
-/// Same input and seed: the same files, byte for byte, whatever the partitions and batch sizes.
-#[tokio::test]
-async fn output_is_identical_across_partitions_and_batch_sizes() {
-    let directory = tempfile::tempdir().unwrap();
-    let mut reference: Option<(Vec<OutputRow>, Vec<OutputRow>, Vec<(String, Vec<u8>)>)> = None;
-    for (partitions, batch_size) in [(1, 8192), (3, 8192), (8, 8192), (3, 7), (8, 100)] {
-        let out = directory.path().join(format!("p{partitions}-b{batch_size}"));
-        let run = with_partitions(options(dataset_csv(), out.clone()), partitions, batch_size);
+/// Runs `prepare` once per (partitions, batch size) and checks: the same rows in the same order with the
+/// same values every time, and the same bytes in every file whenever the batch size is the same (the
+/// Parquet writer places page boundaries at its input batches, so only the encoding may follow the batch
+/// size, never the data).
+async fn assert_same_output_for_every_run(base: &PrepareOptions, runs: &[(usize, usize)], scratch: &Path) {
+    let mut rows_seen: Option<(Vec<OutputRow>, Vec<OutputRow>)> = None;
+    let mut bytes_by_batch_size: BTreeMap<usize, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    for &(partitions, batch_size) in runs {
+        let out = scratch.join(format!("p{partitions}-b{batch_size}"));
+        let run = PrepareOptions { out: out.clone(), ..with_partitions(base.clone(), partitions, batch_size) };
         prepare(&run).await.unwrap();
-        let result = (read_split(&out.join("train")), read_split(&out.join("val")), file_bytes(&out));
-        match &reference {
-            None => reference = Some(result),
+        let rows = (read_split(&out.join("train")), read_split(&out.join("val")));
+        match &rows_seen {
+            None => rows_seen = Some(rows),
             Some(expected) => {
-                assert_eq!(result.0, expected.0, "train rows differ at partitions={partitions} batch={batch_size}");
-                assert_eq!(result.1, expected.1, "val rows differ at partitions={partitions} batch={batch_size}");
-                assert!(result.2 == expected.2, "files differ byte-wise at partitions={partitions} batch={batch_size}");
+                assert!(rows.0 == expected.0, "train rows differ at partitions={partitions} batch={batch_size}");
+                assert!(rows.1 == expected.1, "val rows differ at partitions={partitions} batch={batch_size}");
+            }
+        }
+        let files = file_bytes(&out);
+        match bytes_by_batch_size.get(&batch_size) {
+            None => {
+                bytes_by_batch_size.insert(batch_size, files);
+            }
+            Some(expected) => {
+                for ((name, bytes), (_, expected_bytes)) in files.iter().zip(expected) {
+                    assert!(bytes == expected_bytes, "{name} differs byte-wise at partitions={partitions} batch={batch_size}");
+                }
             }
         }
     }
+    let summaries: BTreeSet<&Vec<u8>> =
+        bytes_by_batch_size.values().flat_map(|files| files.iter().filter(|(name, _)| name.ends_with(".json"))).map(|(_, bytes)| bytes).collect();
+    assert_eq!(summaries.len(), 2, "summary.json and class_to_index.json do not depend on the batch size");
+}
+
+/// Same input and seed: the same output whatever the partitions and batch sizes.
+#[tokio::test]
+async fn output_is_identical_across_partitions_and_batch_sizes() {
+    let directory = tempfile::tempdir().unwrap();
+    let base = options(dataset_csv(), directory.path().join("unused"));
+    let runs = [(1, 8192), (3, 8192), (8, 8192), (3, 7), (8, 7), (8, 100)];
+    assert_same_output_for_every_run(&base, &runs, directory.path()).await;
 }
 
 #[tokio::test]
@@ -268,4 +294,19 @@ async fn refuses_a_non_empty_output_directory_without_overwrite() {
     prepare(&run).await.unwrap();
     assert!(!out.join("keep.txt").exists());
     assert!(out.join("summary.json").is_file());
+}
+
+/// Many batches and partitions on synthetic data (non-ASCII text, quoted newlines, URLs).
+#[tokio::test]
+async fn synthetic_output_is_identical_across_partitions_and_batch_sizes() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("projects.csv");
+    let vocab = directory.path().join("vocab.txt");
+    let mut csv = Vec::new();
+    mlprep::synthetic::write_projects_csv(&mut csv, 20_000, 42).unwrap();
+    std::fs::write(&data, csv).unwrap();
+    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
+    let base = PrepareOptions { vocab, ..options(data, directory.path().join("unused")) };
+    let runs = [(1, 8192), (4, 8192), (7, 8192), (4, 1000), (7, 1000), (2, 333)];
+    assert_same_output_for_every_run(&base, &runs, directory.path()).await;
 }

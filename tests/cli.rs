@@ -1,0 +1,102 @@
+//! The `mlprep` binary: exit status, messages and files left behind.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mlprep(args: &[&str], directory: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlprep")).args(args).current_dir(directory).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn prepare_without_data_runs_the_built_in_default_and_says_so() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = mlprep(&["prepare", "--out", "prepared", "--demo-rows", "800"], directory.path());
+    assert!(output.status.success(), "stderr: {}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("No --data given: using 800 synthetic projects (seed 1234)"), "{stdout}");
+    assert!(stdout.contains("Prepared 800 rows"), "{stdout}");
+    let prepared = directory.path().join("prepared");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(prepared.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows_read"], 800);
+    let train = common::read_split(&prepared.join("train"));
+    let val = common::read_split(&prepared.join("val"));
+    assert_eq!(train.len() + val.len(), 800);
+    // The demo vocabulary covers every cleaned word: no [UNK] (id 1).
+    assert!(train.iter().chain(&val).all(|row| !row.ids.contains(&1)));
+}
+
+#[test]
+fn prepare_reports_bad_input_with_a_non_zero_exit_and_no_output() {
+    let directory = tempfile::tempdir().unwrap();
+    let vocab = common::scibert_vocab();
+    let output = mlprep(
+        &["prepare", "--data", "missing.csv", "--vocab", vocab.to_str().unwrap(), "--out", "out"],
+        directory.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("error: ") && stderr.contains("missing.csv"), "{stderr}");
+    assert!(!directory.path().join("out").exists());
+
+    let output = mlprep(&["prepare", "--data", "missing.csv", "--out", "out"], directory.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("--vocab is required with --data"));
+
+    let output = mlprep(&["prepare", "--out", "out", "--test-size", "1.5"], directory.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("--test-size must be between 0 and 1"));
+    assert!(!directory.path().join("out").exists());
+}
+
+#[test]
+fn sql_runs_the_pipeline_scripts_by_hand() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = format!("data={}", common::dataset_csv().display());
+    let output = mlprep(
+        &[
+            "sql",
+            "-D",
+            &data,
+            "-f",
+            "sql/01_register.sql",
+            "-f",
+            "sql/03_split.sql",
+            "-c",
+            "SELECT split, COUNT(*) AS n FROM examples GROUP BY split ORDER BY split",
+        ],
+        root,
+    );
+    assert!(output.status.success(), "stderr: {}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("| train | 610 |") && stdout.contains("| val   | 154 |"), "{stdout}");
+}
+
+#[test]
+fn sql_stops_at_the_first_failing_statement_naming_its_line() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("bad.sql"), "SELECT 1;\n\nSELECT no_such_column\nFROM (SELECT 1 AS a);\nSELECT 3;\n").unwrap();
+    let output = mlprep(&["sql", "-f", "bad.sql"], directory.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("bad.sql line 3") && stderr.contains("no_such_column"), "{stderr}");
+    assert!(!text(&output.stdout).contains("| 3 "), "statements after the failure must not run");
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let directory = tempfile::tempdir().unwrap();
+    for name in ["a.csv", "b.csv"] {
+        let output = mlprep(&["generate", "--rows", "300", "--seed", "5", "--out", name], directory.path());
+        assert!(output.status.success());
+    }
+    let a = std::fs::read(directory.path().join("a.csv")).unwrap();
+    assert_eq!(a, std::fs::read(directory.path().join("b.csv")).unwrap());
+    assert_eq!(a.iter().filter(|&&byte| byte == b'\n').count() > 300, true);
+}
