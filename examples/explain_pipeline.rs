@@ -1,11 +1,12 @@
-//! Prints the physical plan of the pipeline's write step on a CSV: `cargo run --example explain_pipeline -- FILE.csv VOCAB [PARTITIONS]`.
+//! Prints the physical plan of the pipeline's write step (the training split's `COPY` of `sql/05_write.sql`)
+//! on a CSV: `cargo run --example explain_pipeline -- FILE.csv VOCAB [PARTITIONS]`.
 
 use std::collections::BTreeMap;
 
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use mlprep::csv_source::CsvSource;
 use mlprep::pipeline::SCRIPTS;
-use mlprep::script::ScriptRunner;
+use mlprep::script::{ScriptRunner, split_statements};
 use mlprep::{SessionOptions, session_context};
 
 #[tokio::main]
@@ -21,15 +22,20 @@ async fn main() -> datafusion::common::Result<()> {
         ("data".to_owned(), source.path.display().to_string()),
         ("columns".to_owned(), source.column_definitions()),
         ("vocab".to_owned(), vocab),
+        ("train_pad_to".to_owned(), "512".to_owned()),
+        ("val_pad_to".to_owned(), "512".to_owned()),
     ]);
     let context = session_context(&SessionOptions { target_partitions: partitions, ..Default::default() })?;
     let mut runner = ScriptRunner::new(context, params);
     runner.run_script(SCRIPTS[0].0, SCRIPTS[0].1, None).await?;
     runner.run_script(SCRIPTS[2].0, SCRIPTS[2].1, None).await?;
-    let explain = "EXPLAIN SELECT id, tag, text, tokens['ids'] AS ids, tokens['masks'] AS masks, targets \
-        FROM (SELECT id, tag, text, targets, shuffle_hash, tokenize(text, '${vocab}', 512) AS tokens \
-              FROM examples WHERE split = 'train') ORDER BY shuffle_hash, id";
-    let outputs = runner.run_script("explain", explain, None).await?;
+    // The view of step 5, then the query its first COPY writes.
+    let write_steps = split_statements(SCRIPTS[4].1);
+    runner.run_script(SCRIPTS[4].0, &write_steps[0].text, None).await?;
+    let copy = &write_steps[1].text;
+    let query = &copy[copy.find('(').expect("COPY (query)") + 1..copy.rfind(')').expect("COPY (query)")];
+    let explain = format!("EXPLAIN {query}");
+    let outputs = runner.run_script("explain", &explain, None).await?;
     println!("{}", pretty_format_batches(&outputs[0].batches)?);
     Ok(())
 }

@@ -95,10 +95,8 @@ impl CsvSource {
                 Ok(false) => break,
                 Err(_) => break,
             }
-            if let Some(value) = record.get(index) {
-                if values.iter().any(|wanted| wanted == value) {
-                    found.push((value.to_owned(), line));
-                }
+            if let Some(value) = record.get(index).filter(|value| values.iter().any(|wanted| wanted == value)) {
+                found.push((value.to_owned(), line));
             }
         }
         Ok(found)

@@ -80,7 +80,7 @@ pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
         _ => return Err(format!("'{text}' has an unknown unit (use K, M, G or T)")),
     };
     let bytes = number * multiplier;
-    if !(bytes >= 1.0) {
+    if bytes.is_nan() || bytes < 1.0 {
         return Err(format!("'{text}' is not a positive size"));
     }
     Ok(bytes as usize)

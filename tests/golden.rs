@@ -93,3 +93,62 @@ fn fast_path_matches_the_tokenizers_crate_on_the_dataset() {
         assert_eq!(fast, row.ids, "id {}", row.id);
     }
 }
+
+/// A BERT tokenizer.json (serialized by the `tokenizers` crate from the SciBERT vocabulary) takes the fast
+/// path and gives the golden ids; a configuration that is not plain BERT falls back to the crate; a
+/// corrupt file is a clear error.
+#[test]
+fn tokenizer_json_fast_path_is_detected_never_guessed() {
+    use tokenizers::Tokenizer;
+    use tokenizers::models::wordpiece::WordPiece;
+    use tokenizers::normalizers::BertNormalizer;
+    use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+    use tokenizers::pre_tokenizers::whitespace::Whitespace;
+    use tokenizers::processors::bert::BertProcessing;
+
+    let directory = tempfile::tempdir().unwrap();
+    let model = WordPiece::from_file(scibert_vocab().to_str().unwrap()).unk_token("[UNK]".into()).build().unwrap();
+    let mut bert = Tokenizer::new(model);
+    bert.with_normalizer(Some(BertNormalizer::new(true, true, None, true))).unwrap();
+    bert.with_pre_tokenizer(Some(BertPreTokenizer));
+    bert.with_post_processor(Some(BertProcessing::new(("[SEP]".into(), 103), ("[CLS]".into(), 102))));
+    let bert_path = directory.path().join("bert.json");
+    std::fs::write(&bert_path, bert.to_string(false).unwrap()).unwrap();
+
+    let mut other = bert.clone();
+    other.with_pre_tokenizer(Some(Whitespace {}));
+    let other_path = directory.path().join("whitespace.json");
+    std::fs::write(&other_path, other.to_string(false).unwrap()).unwrap();
+
+    let mut scratch = EncodeScratch::default();
+    let loaded = load_tokenizer(bert_path.to_str().unwrap()).unwrap();
+    assert!(loaded.has_fast_path(), "a plain BERT tokenizer.json uses the fast path");
+    for row in golden_rows().iter().take(200) {
+        let mut ids = Vec::new();
+        loaded.encode_into(&row.text_clean, &mut ids, &mut scratch).unwrap();
+        assert_eq!(ids, row.ids, "id {}", row.id);
+    }
+
+    let loaded = load_tokenizer(other_path.to_str().unwrap()).unwrap();
+    assert!(!loaded.has_fast_path(), "a Whitespace pre-tokenizer is not BERT's: the crate must encode");
+    let mut ids = Vec::new();
+    loaded.encode_into("state-of-the-art", &mut ids, &mut scratch).unwrap();
+    let expected: Vec<i64> =
+        other.encode("state-of-the-art", true).unwrap().get_ids().iter().map(|&id| i64::from(id)).collect();
+    assert_eq!(ids, expected);
+
+    let corrupt = directory.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{\"model\": {\"type\": \"WordPiece\"").unwrap();
+    let error = load_tokenizer(corrupt.to_str().unwrap()).err().unwrap().to_string();
+    assert!(error.contains("corrupt.json") && error.contains("cannot be loaded"), "{error}");
+
+    let no_specials = directory.path().join("vocab.txt");
+    std::fs::write(&no_specials, "[PAD]\n[UNK]\nhello\n").unwrap();
+    let error = load_tokenizer(no_specials.to_str().unwrap()).err().unwrap().to_string();
+    assert!(error.contains("lacks the special token(s) [CLS], [SEP]"), "{error}");
+
+    let empty = directory.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let error = load_tokenizer(empty.to_str().unwrap()).err().unwrap().to_string();
+    assert!(error.contains("empty.txt") && error.contains("is empty"), "{error}");
+}

@@ -125,32 +125,6 @@ pub fn coerce_integer_argument(function: &str, argument: &str, data_type: &DataT
     }
 }
 
-/// Reads an argument that must be one non-null Int64 value for the whole batch (a literal, in practice).
-pub fn constant_int64(value: &ColumnarValue, function: &str, argument: &str) -> Result<i64> {
-    let scalar = match value {
-        ColumnarValue::Scalar(scalar) => scalar.clone(),
-        ColumnarValue::Array(array) => {
-            if array.is_empty() {
-                return exec_err!("{function}: argument `{argument}` is empty");
-            }
-            let first = ScalarValue::try_from_array(array, 0)?;
-            for row in 1..array.len() {
-                if ScalarValue::try_from_array(array, row)? != first {
-                    return exec_err!("{function}: argument `{argument}` must be the same for every row");
-                }
-            }
-            first
-        }
-    };
-    match scalar {
-        ScalarValue::Int64(Some(value)) => Ok(value),
-        ScalarValue::Int64(None) | ScalarValue::Null => {
-            exec_err!("{function}: argument `{argument}` must not be NULL")
-        }
-        other => exec_err!("{function}: argument `{argument}` must be an integer, got {other}"),
-    }
-}
-
 /// Runs `compute` over the arguments as arrays. When every argument is a scalar (a constant expression)
 /// the function is computed once, on one row, and the result is a scalar again.
 pub fn invoke_on_arrays(

@@ -60,14 +60,15 @@ fn remove_stopwords_and_collapse(lowered: &str, out: &mut String) {
     let mut position = 0;
     while position < bytes.len() {
         let byte = bytes[position];
-        if !previous_is_word && byte.is_ascii_lowercase() {
-            if let Some(length) = stopword_at(lowered, position) {
-                // Every stopword ends with a letter; `\b` guaranteed a non-word character (or the end) after it.
-                separator_pending = true;
-                previous_is_word = true;
-                position += length;
-                continue;
-            }
+        if !previous_is_word
+            && byte.is_ascii_lowercase()
+            && let Some(length) = stopword_at(lowered, position)
+        {
+            // Every stopword ends with a letter; `\b` guaranteed a non-word character (or the end) after it.
+            separator_pending = true;
+            previous_is_word = true;
+            position += length;
+            continue;
         }
         if byte.is_ascii() {
             if byte.is_ascii_alphanumeric() {

@@ -2,15 +2,16 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array, ListArray, StructArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, StructArray};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::common::{StringColumn, coerce_integer_argument, coerce_text_argument, constant_int64};
+
+use crate::common::{StringColumn, coerce_integer_argument, coerce_text_argument};
 use crate::tokenizer_cache::{EncodeScratch, TokenizerArgument};
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -55,7 +56,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     )
     .with_argument("text", "String expression (Utf8, LargeUtf8 or Utf8View).")
     .with_argument("tokenizer", "Path of a BERT vocab.txt or a HuggingFace tokenizer.json.")
-    .with_argument("max_length", "Optional constant integer >= 2: truncate and pad every row to this many ids.")
+    .with_argument("max_length", "Optional integer >= 2 (a constant or a column): truncate and pad the row to this many ids.")
     .with_related_udf("token_count")
     .with_related_udf("clean_text")
     .build()
@@ -79,20 +80,14 @@ impl ScalarUDFImpl for Tokenize {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let max_length = match args.args.get(2) {
-            None => None,
-            Some(value) => {
-                let max_length = constant_int64(value, "tokenize", "max_length")?;
-                if max_length < 2 {
-                    return exec_err!("tokenize: max_length must be at least 2 (room for [CLS] and [SEP]), got {max_length}");
-                }
-                Some(max_length as usize)
-            }
-        };
+        let max_lengths = MaxLengths::try_new(args.args.get(2), args.number_rows)?;
+        let mut row = 0;
         let mut ids: Vec<i64> = Vec::new();
         let mut masks: Vec<i64> = Vec::new();
         let mut offsets: Vec<i32> = vec![0];
         let (nulls, is_scalar) = encode_rows_into(&args, "tokenize", &mut ids, |ids, encoding| {
+            let max_length = max_lengths.at(row)?;
+            row += 1;
             if let Some((first, tokenizer)) = encoding {
                 let real_tokens = ids.len() - first;
                 let kept = match max_length {
@@ -135,6 +130,42 @@ impl ScalarUDFImpl for Tokenize {
 
     fn documentation(&self) -> Option<&Documentation> {
         Some(&DOCUMENTATION)
+    }
+}
+
+/// The `max_length` argument: absent, one value for the batch, or one per row; each at least 2.
+enum MaxLengths {
+    Absent,
+    Constant(Option<i64>),
+    PerRow(Int64Array),
+}
+
+impl MaxLengths {
+    fn try_new(argument: Option<&ColumnarValue>, rows: usize) -> Result<Self> {
+        Ok(match argument {
+            None => Self::Absent,
+            Some(ColumnarValue::Scalar(datafusion::common::ScalarValue::Int64(value))) => Self::Constant(*value),
+            Some(ColumnarValue::Scalar(other)) => return exec_err!("tokenize: max_length must be an integer, got {other}"),
+            Some(ColumnarValue::Array(array)) if array.len() == rows => Self::PerRow(array.as_primitive::<Int64Type>().clone()),
+            Some(ColumnarValue::Array(array)) => {
+                return exec_err!("tokenize: max_length has {} values for {rows} rows", array.len());
+            }
+        })
+    }
+
+    fn at(&self, row: usize) -> Result<Option<usize>> {
+        let value = match self {
+            Self::Absent => return Ok(None),
+            Self::Constant(value) => *value,
+            Self::PerRow(values) => values.is_valid(row).then(|| values.value(row)),
+        };
+        match value {
+            None => exec_err!("tokenize: max_length must not be NULL"),
+            Some(length) if length < 2 => {
+                exec_err!("tokenize: max_length must be at least 2 (room for [CLS] and [SEP]), got {length}")
+            }
+            Some(length) => Ok(Some(length as usize)),
+        }
     }
 }
 

@@ -125,22 +125,8 @@ fn read_vocab_txt(path: &str, canonical: &Path, bytes: &[u8]) -> Result<LoadedTo
         ("[SEP]".into(), ids.sep),
         ("[CLS]".into(), ids.cls),
     )));
-    let kernel = WordPieceKernel::new(WordPieceConfig {
-        vocab: &vocab,
-        continuing_subword_prefix: &continuing_subword_prefix,
-        max_input_chars_per_word,
-        lowercase: true,
-        unk_id: ids.unk,
-        cls_id: ids.cls,
-        sep_id: ids.sep,
-    });
-    Ok(LoadedTokenizer {
-        source: canonical.to_path_buf(),
-        reference,
-        kernel: Some(kernel),
-        kernel_declines_brackets: false,
-        pad_id: i64::from(ids.pad),
-    })
+    let settings = PlainBertSettings { continuing_subword_prefix, max_input_chars_per_word, lowercase: true };
+    Ok(assemble(canonical, reference, &vocab, &ids, Some(settings), false))
 }
 
 /// A HuggingFace `tokenizer.json`, loaded by the `tokenizers` crate.
@@ -151,9 +137,22 @@ fn read_tokenizer_json(path: &str, canonical: &Path, bytes: &[u8]) -> Result<Loa
     let ids = special_ids(path, &vocab)?;
     let config: Value = serde_json::from_slice(bytes)
         .map_err(|error| DataFusionError::Execution(format!("tokenizer '{path}' is not valid JSON: {error}")))?;
-    let kernel = plain_bert_settings(&config, &ids).map(|settings| {
+    let settings = plain_bert_settings(&config, &ids);
+    Ok(assemble(canonical, reference, &vocab, &ids, settings, true))
+}
+
+/// The loaded tokenizer, with the fast kernel when `settings` says the configuration is plain BERT.
+fn assemble(
+    canonical: &Path,
+    reference: Tokenizer,
+    vocab: &HashMap<String, u32>,
+    ids: &SpecialIds,
+    settings: Option<PlainBertSettings>,
+    kernel_declines_brackets: bool,
+) -> LoadedTokenizer {
+    let kernel = settings.map(|settings| {
         WordPieceKernel::new(WordPieceConfig {
-            vocab: &vocab,
+            vocab,
             continuing_subword_prefix: &settings.continuing_subword_prefix,
             max_input_chars_per_word: settings.max_input_chars_per_word,
             lowercase: settings.lowercase,
@@ -162,13 +161,13 @@ fn read_tokenizer_json(path: &str, canonical: &Path, bytes: &[u8]) -> Result<Loa
             sep_id: ids.sep,
         })
     });
-    Ok(LoadedTokenizer {
+    LoadedTokenizer {
         source: canonical.to_path_buf(),
         reference,
         kernel,
-        kernel_declines_brackets: true,
+        kernel_declines_brackets,
         pad_id: i64::from(ids.pad),
-    })
+    }
 }
 
 struct SpecialIds {
