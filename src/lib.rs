@@ -3,6 +3,7 @@
 //! The SQL functions live in the `mlprep-udfs` crate; this crate sets up sessions, runs the pipeline's
 //! scripts (`sql/`) and provides the `mlprep` command.
 
+pub mod cluster;
 pub mod csv_source;
 pub mod pipeline;
 pub mod progress;
@@ -11,4 +12,4 @@ pub mod session;
 pub mod synthetic;
 
 pub use pipeline::{PrepareOptions, PrepareReport, prepare};
-pub use session::{SessionOptions, session_context, session_state};
+pub use session::{Cluster, SessionOptions, connect, session_context, session_state};

@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use mlprep::script::ScriptRunner;
 use mlprep::session::parse_size;
-use mlprep::{PrepareOptions, SessionOptions, pipeline, synthetic};
+use mlprep::cluster::{ExecutorOptions, SchedulerOptions};
+use mlprep::{Cluster, PrepareOptions, SessionOptions, pipeline, synthetic};
 
 /// Turn a CSV of labelled projects into tokenized, split, training-ready Parquet with SQL.
 #[derive(Parser)]
@@ -24,6 +25,92 @@ enum Command {
     Generate(GenerateArgs),
     /// Run SQL scripts (-f) and statements (-c), in order, with mlprep's functions and ${name} parameters.
     Sql(SqlArgs),
+    /// Run a Ballista scheduler with mlprep's functions (binds 127.0.0.1 unless told otherwise).
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor with mlprep's functions (binds 127.0.0.1 unless told otherwise).
+    Executor(ExecutorArgs),
+}
+
+/// Where queries run: locally (default), on a Ballista cluster, or on an in-process Ballista cluster.
+#[derive(Args)]
+struct ClusterArgs {
+    /// Run on the Ballista cluster whose scheduler is at df://HOST:PORT.
+    #[arg(long, value_name = "df://HOST:PORT", conflicts_with = "standalone")]
+    cluster: Option<String>,
+    /// Run on a Ballista cluster started inside this process (scheduler and executor).
+    #[arg(long)]
+    standalone: bool,
+}
+
+impl ClusterArgs {
+    fn cluster(&self) -> Cluster {
+        match (&self.cluster, self.standalone) {
+            (Some(url), _) => Cluster::Remote(url.clone()),
+            (None, true) => Cluster::Standalone,
+            (None, false) => Cluster::Local,
+        }
+    }
+}
+
+#[derive(Args)]
+struct SchedulerArgs {
+    /// Address to listen on; 0.0.0.0 listens on every interface.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind_host: String,
+    /// gRPC port for clients and executors.
+    #[arg(long, default_value_t = 50050)]
+    bind_port: u16,
+    /// Host name clients and executors reach this scheduler at (default: --bind-host).
+    #[arg(long)]
+    external_host: Option<String>,
+    /// Seconds without a heartbeat before an executor is considered lost and its tasks run elsewhere.
+    #[arg(long, default_value_t = 180)]
+    executor_timeout_seconds: u64,
+    /// How tasks are handed out: round-robin (one per executor in turn) or bias (fill one executor first).
+    #[arg(long, default_value = "round-robin", value_parser = ["round-robin", "bias"])]
+    task_distribution: String,
+}
+
+#[derive(Args)]
+struct ExecutorArgs {
+    /// Address to listen on; 0.0.0.0 listens on every interface.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind_host: String,
+    /// Arrow Flight port (shuffle data).
+    #[arg(long, default_value_t = 50051)]
+    bind_port: u16,
+    /// gRPC port (tasks from the scheduler).
+    #[arg(long, default_value_t = 50052)]
+    bind_grpc_port: u16,
+    /// Host name the scheduler and other executors reach this executor at (default: --bind-host).
+    #[arg(long)]
+    external_host: Option<String>,
+    /// Scheduler host.
+    #[arg(long, default_value = "127.0.0.1")]
+    scheduler_host: String,
+    /// Scheduler port.
+    #[arg(long, default_value_t = 50050)]
+    scheduler_port: u16,
+    /// Tasks run at once (default: the number of cores).
+    #[arg(long, alias = "vcores", value_name = "N")]
+    concurrent_tasks: Option<usize>,
+    /// Directory for shuffle files (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<String>,
+    /// Memory pool for tasks, e.g. 2G; beyond it operators spill.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_pool_size: Option<usize>,
+    /// Executor id (default: a random one).
+    #[arg(long)]
+    executor_id: Option<String>,
+    /// Seconds between heartbeats to the scheduler.
+    #[arg(long, default_value_t = 60)]
+    executor_heartbeat_interval_seconds: u64,
+}
+
+/// The host to advertise: the explicit one, else the bound address unless it is a wildcard.
+fn advertised_host(external: Option<String>, bind_host: &str) -> String {
+    external.unwrap_or_else(|| if bind_host == "0.0.0.0" || bind_host == "::" { "localhost".into() } else { bind_host.into() })
 }
 
 #[derive(Args)]
@@ -43,6 +130,8 @@ struct SqlArgs {
     /// Memory the query engine may use before spilling to disk, e.g. 512M or 2G.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 fn parse_definition(text: &str) -> Result<(String, String), String> {
@@ -94,6 +183,8 @@ struct PrepareArgs {
     /// Rows of the synthetic dataset used when --data is not given.
     #[arg(long, value_name = "N", default_value_t = 5000)]
     demo_rows: u64,
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 #[derive(Args)]
@@ -128,6 +219,34 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Prepare(args) => runtime.block_on(run_prepare(args)),
         Command::Generate(args) => run_generate(&args),
+        Command::Scheduler(args) => {
+            init_logging();
+            let options = SchedulerOptions {
+                external_host: advertised_host(args.external_host, &args.bind_host),
+                bind_host: args.bind_host,
+                bind_port: args.bind_port,
+                executor_timeout_seconds: args.executor_timeout_seconds,
+                round_robin: args.task_distribution == "round-robin",
+            };
+            runtime.block_on(mlprep::cluster::run_scheduler(options)).map_err(|error| error.to_string())
+        }
+        Command::Executor(args) => {
+            init_logging();
+            let options = ExecutorOptions {
+                external_host: advertised_host(args.external_host, &args.bind_host),
+                bind_host: args.bind_host,
+                bind_port: args.bind_port,
+                bind_grpc_port: args.bind_grpc_port,
+                scheduler_host: args.scheduler_host,
+                scheduler_port: args.scheduler_port,
+                concurrent_tasks: args.concurrent_tasks.unwrap_or_else(|| SessionOptions::default().target_partitions),
+                work_dir: args.work_dir,
+                memory_pool_size: args.memory_pool_size.map(|size| size as u64),
+                executor_id: args.executor_id,
+                heartbeat_interval_seconds: args.executor_heartbeat_interval_seconds,
+            };
+            runtime.block_on(mlprep::cluster::run_executor(options)).map_err(|error| error.to_string())
+        }
         Command::Sql(args) => {
             let order = matches.subcommand_matches("sql").map(command_line_order).unwrap_or_default();
             runtime.block_on(run_sql(args, order))
@@ -168,7 +287,12 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
             (data, vocab)
         }
     };
-    let mut session = SessionOptions { batch_size: args.batch_size, memory_limit: args.memory_limit, ..Default::default() };
+    let mut session = SessionOptions {
+        batch_size: args.batch_size,
+        memory_limit: args.memory_limit,
+        cluster: args.cluster.cluster(),
+        ..Default::default()
+    };
     if let Some(partitions) = args.partitions {
         session.target_partitions = partitions;
     }
@@ -233,11 +357,11 @@ async fn run_sql(args: SqlArgs, (file_positions, command_positions): (Vec<usize>
     if args.files.is_empty() && args.commands.is_empty() {
         return Err("nothing to run: pass -f FILE.sql or -c \"SQL\"".into());
     }
-    let mut session = SessionOptions { memory_limit: args.memory_limit, ..Default::default() };
+    let mut session = SessionOptions { memory_limit: args.memory_limit, cluster: args.cluster.cluster(), ..Default::default() };
     if let Some(partitions) = args.partitions {
         session.target_partitions = partitions;
     }
-    let context = mlprep::session_context(&session).map_err(|error| error.to_string())?;
+    let context = mlprep::connect(&session).await.map_err(|error| error.to_string())?;
     let mut runner = ScriptRunner::new(context, args.defines.into_iter().collect());
     let mut steps: Vec<(usize, SqlStep)> = Vec::new();
     steps.extend(file_positions.into_iter().zip(args.files).map(|(index, file)| (index, SqlStep::File(file))));
@@ -263,4 +387,10 @@ async fn run_sql(args: SqlArgs, (file_positions, command_positions): (Vec<usize>
 enum SqlStep {
     File(PathBuf),
     Command(String),
+}
+
+/// Ballista logs through `log`: show its info messages (task launches, executor registration) on stderr,
+/// or whatever RUST_LOG asks for.
+fn init_logging() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).try_init();
 }

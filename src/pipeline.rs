@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::csv_source::{CsvSource, quote_identifier, quote_literal_body};
 use crate::progress::Progress;
 use crate::script::{ScriptRunner, StatementOutput};
-use crate::session::{SessionOptions, session_context};
+use crate::session::{SessionOptions, connect};
 
 /// The pipeline's SQL, compiled in so the binary runs the very scripts shipped in `sql/`.
 pub const SCRIPTS: [(&str, &str); 5] = [
@@ -145,7 +145,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         ("vocab".to_owned(), quote_literal_body(&tokenizer.source().to_string_lossy())),
         ("out".to_owned(), quote_literal_body(&staging_absolute.to_string_lossy())),
     ]);
-    let mut runner = ScriptRunner::new(session_context(&options.session)?, params);
+    let mut runner = ScriptRunner::new(connect(&options.session).await?, params);
 
     progress.step("registering the CSV");
     run_embedded(&mut runner, 0).await?;

@@ -6,9 +6,21 @@ use std::sync::Arc;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
+
+/// Where a session's queries run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Cluster {
+    /// In this process, with DataFusion.
+    #[default]
+    Local,
+    /// On an in-process Ballista cluster (a scheduler and an executor in this process).
+    Standalone,
+    /// On the Ballista cluster whose scheduler is at this URL (`df://HOST:PORT`).
+    Remote(String),
+}
 
 /// How a session runs.
 #[derive(Debug, Clone)]
@@ -19,6 +31,8 @@ pub struct SessionOptions {
     pub batch_size: usize,
     /// Bytes the memory pool may hand out before operators spill to disk; `None` for no limit.
     pub memory_limit: Option<usize>,
+    /// Where queries run.
+    pub cluster: Cluster,
 }
 
 impl Default for SessionOptions {
@@ -27,40 +41,67 @@ impl Default for SessionOptions {
             target_partitions: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             batch_size: 8192,
             memory_limit: None,
+            cluster: Cluster::Local,
         }
     }
 }
 
-/// A session state with mlprep's functions registered.
-pub fn session_state(options: &SessionOptions) -> Result<SessionState> {
+/// mlprep's settings on top of `config` (DataFusion's defaults, or Ballista's).
+pub fn configure(config: SessionConfig, options: &SessionOptions) -> Result<SessionConfig> {
     if options.target_partitions == 0 {
         return Err(DataFusionError::Configuration("partitions must be at least 1".into()));
     }
     if options.batch_size == 0 {
         return Err(DataFusionError::Configuration("batch size must be at least 1".into()));
     }
-    let mut config = SessionConfig::new()
-        .with_target_partitions(options.target_partitions)
-        .with_batch_size(options.batch_size)
-        .with_information_schema(true);
+    Ok(with_mlprep_settings(
+        config
+            .with_target_partitions(options.target_partitions)
+            .with_batch_size(options.batch_size)
+            .with_information_schema(true),
+    ))
+}
+
+/// The settings every mlprep session needs, whatever else it is configured with (a Ballista scheduler
+/// applies them to the sessions its clients open).
+pub fn with_mlprep_settings(mut config: SessionConfig) -> SessionConfig {
     // DataFusion 55's leaf-expression pushdown moves `tokenize(...)['ids']` below joins and filters by
     // re-deriving the common `tokenize(...)` there (apache/datafusion#25329): every row would be tokenized,
     // whatever split it is in. Keep expensive expressions where the query puts them.
     config.options_mut().optimizer.enable_leaf_expression_pushdown = false;
+    config
+}
+
+/// The runtime: a spilling memory pool of `memory_limit` bytes, when given.
+pub fn runtime_env(options: &SessionOptions) -> Result<Arc<RuntimeEnv>> {
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
     }
+    runtime.build_arc()
+}
+
+/// A local session state with mlprep's functions registered.
+pub fn session_state(options: &SessionOptions) -> Result<SessionState> {
     let mut state = SessionStateBuilder::new()
-        .with_config(config)
-        .with_runtime_env(runtime.build_arc()?)
+        .with_config(configure(SessionConfig::new(), options)?)
+        .with_runtime_env(runtime_env(options)?)
         .with_default_features()
         .build();
     mlprep_udfs::register_all(&mut state)?;
     Ok(state)
 }
 
-/// A session context with mlprep's functions registered.
+/// A session context with mlprep's functions registered, running where `options.cluster` says.
+pub async fn connect(options: &SessionOptions) -> Result<SessionContext> {
+    match &options.cluster {
+        Cluster::Local => Ok(SessionContext::new_with_state(session_state(options)?)),
+        Cluster::Standalone => crate::cluster::standalone_context(options).await,
+        Cluster::Remote(url) => crate::cluster::remote_context(url, options).await,
+    }
+}
+
+/// A local session context with mlprep's functions registered.
 pub fn session_context(options: &SessionOptions) -> Result<SessionContext> {
     Ok(SessionContext::new_with_state(session_state(options)?))
 }

@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{OutputRow, dataset_csv, golden_rows, read_split, scibert_vocab, split_summary};
+use common::{OutputRow, dataset_csv, file_bytes, golden_rows, read_split, scibert_vocab, split_summary};
 use mlprep::{PrepareOptions, SessionOptions, prepare};
 
 fn options(data: PathBuf, out: PathBuf) -> PrepareOptions {
@@ -20,7 +20,7 @@ fn options(data: PathBuf, out: PathBuf) -> PrepareOptions {
         key: "id".into(),
         max_length: None,
         overwrite: false,
-        session: SessionOptions { target_partitions: 2, batch_size: 8192, memory_limit: None },
+        session: SessionOptions { target_partitions: 2, batch_size: 8192, ..Default::default() },
     }
 }
 
@@ -111,22 +111,6 @@ async fn course_dataset_matches_the_golden_outputs() {
     entries.sort();
     assert_eq!(entries, ["class_to_index.json", "summary.json", "train", "val"]);
     assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 1);
-}
-
-fn file_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    for split in ["train", "val"] {
-        let mut names: Vec<PathBuf> =
-            std::fs::read_dir(out.join(split)).unwrap().map(|entry| entry.unwrap().path()).collect();
-        names.sort();
-        for name in names {
-            files.push((name.strip_prefix(out).unwrap().display().to_string(), std::fs::read(&name).unwrap()));
-        }
-    }
-    for name in ["class_to_index.json", "summary.json"] {
-        files.push((name.into(), std::fs::read(out.join(name)).unwrap()));
-    }
-    files
 }
 
 /// Runs `prepare` once per (partitions, batch size) and checks: the same rows in the same order with the

@@ -147,3 +147,50 @@ pub fn read_split(directory: &Path) -> Vec<OutputRow> {
     }
     rows
 }
+
+/// Every output file of a `prepare` run with its bytes, in a fixed order.
+pub fn file_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for split in ["train", "val"] {
+        let mut names: Vec<PathBuf> =
+            std::fs::read_dir(out.join(split)).unwrap().map(|entry| entry.unwrap().path()).collect();
+        names.sort();
+        for name in names {
+            files.push((name.strip_prefix(out).unwrap().display().to_string(), std::fs::read(&name).unwrap()));
+        }
+    }
+    for name in ["class_to_index.json", "summary.json"] {
+        files.push((name.into(), std::fs::read(out.join(name)).unwrap()));
+    }
+    files
+}
+
+/// Checks a `prepare` output of the course dataset against the golden files: every row's ids (unpadded),
+/// text and target, per-class split counts, disjoint splits covering every row.
+pub fn assert_matches_golden(out: &Path) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let golden: BTreeMap<i64, GoldenRow> = golden_rows().into_iter().map(|row| (row.id, row)).collect();
+    let summary = split_summary();
+    let class_to_index = &summary["class_to_index"];
+    let train = read_split(&out.join("train"));
+    let val = read_split(&out.join("val"));
+    let mut seen = BTreeSet::new();
+    for (rows, split, total) in [(&train, "train", "train_total"), (&val, "val", "test_total")] {
+        assert_eq!(rows.len() as u64, summary[total].as_u64().unwrap(), "{split} rows");
+        for row in rows.iter() {
+            assert!(seen.insert(row.id), "id {} appears twice", row.id);
+            let expected = &golden[&row.id];
+            let real = row.masks.iter().filter(|&&mask| mask == 1).count();
+            assert_eq!(row.ids[..real], expected.ids[..], "{split} id {}", row.id);
+            assert!(row.ids[real..].iter().all(|&id| id == 0));
+            assert_eq!(row.text, expected.text_clean);
+            assert_eq!(row.targets, class_to_index[&row.tag].as_i64().unwrap());
+        }
+        for (tag, counts) in summary["per_tag"].as_object().unwrap() {
+            let key = if split == "train" { "train" } else { "test" };
+            let count = rows.iter().filter(|row| &row.tag == tag).count() as u64;
+            assert_eq!(count, counts[key].as_u64().unwrap(), "{split} rows of {tag}");
+        }
+    }
+    assert_eq!(seen.len(), golden.len());
+}

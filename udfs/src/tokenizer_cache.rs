@@ -75,10 +75,23 @@ impl LoadedTokenizer {
 
 static LOADED: LazyLock<Mutex<HashMap<PathBuf, Arc<LoadedTokenizer>>>> = LazyLock::new(Default::default);
 
+/// Which process this is, for errors: on a cluster a missing tokenizer must name the executor that
+/// lacks it, and errors that come back from tasks carry no executor id of their own.
+static PROCESS_LABEL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names this process in tokenizer errors (e.g. `executor 3f2a on host-7`); set once, at start-up.
+pub fn set_process_label(label: impl Into<String>) {
+    let _ = PROCESS_LABEL.set(label.into());
+}
+
+fn on_this_process() -> String {
+    PROCESS_LABEL.get().map_or_else(String::new, |label| format!(" on {label}"))
+}
+
 /// The tokenizer at `path`, loaded on first use and shared afterwards (keyed by canonical path).
 pub fn load_tokenizer(path: &str) -> Result<Arc<LoadedTokenizer>> {
     let canonical = std::fs::canonicalize(path).map_err(|error| {
-        DataFusionError::Execution(format!("tokenizer file '{path}' cannot be opened: {error}"))
+        DataFusionError::Execution(format!("tokenizer file '{path}' cannot be opened{}: {error}", on_this_process()))
     })?;
     let mut loaded = LOADED.lock().map_err(|_| DataFusionError::Execution("tokenizer cache poisoned".into()))?;
     if let Some(tokenizer) = loaded.get(&canonical) {

@@ -1,0 +1,152 @@
+//! Ballista glue: client sessions on an in-process or remote cluster, and the scheduler and executor
+//! processes, all with mlprep's functions and settings.
+//!
+//! Ballista needs the functions in three places: the client (to plan), the scheduler (to decode and plan
+//! the stages; its session builder) and every executor (to decode and run tasks; its function registry).
+//! Each is built from the same [`session_state`](crate::session::session_state) set-up, so DataFusion's
+//! built-in functions stay registered next to mlprep's.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_core::utils::default_session_builder;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::session::{SessionOptions, configure, runtime_env, with_mlprep_settings};
+
+/// A client session state for Ballista: Ballista's configuration, mlprep's settings and functions.
+fn client_state(options: &SessionOptions) -> Result<SessionState> {
+    let config = configure(SessionConfig::new_with_ballista(), options)?
+        .with_ballista_standalone_parallelism(options.target_partitions);
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime_env(options)?)
+        .with_default_features()
+        .build();
+    mlprep_udfs::register_all(&mut state)?;
+    Ok(state)
+}
+
+/// A session on a Ballista cluster started in this process (one scheduler, one executor with
+/// `target_partitions` task slots).
+pub async fn standalone_context(options: &SessionOptions) -> Result<SessionContext> {
+    let mut context = SessionContext::standalone_with_state(client_state(options)?).await?;
+    // Turning the state into a Ballista client replaces its scalar functions; register them again.
+    mlprep_udfs::register_all(&mut context)?;
+    Ok(context)
+}
+
+/// A session on the Ballista cluster whose scheduler listens at `url` (`df://HOST:PORT`).
+pub async fn remote_context(url: &str, options: &SessionOptions) -> Result<SessionContext> {
+    if !url.starts_with("df://") {
+        return Err(DataFusionError::Configuration(format!(
+            "--cluster {url}: expected df://HOST:PORT (the scheduler's address)"
+        )));
+    }
+    let mut context = SessionContext::remote_with_state(url, client_state(options)?).await?;
+    mlprep_udfs::register_all(&mut context)?;
+    Ok(context)
+}
+
+/// The scheduler's sessions: Ballista's default session (its optimizer rules and functions) with mlprep's
+/// settings and functions added.
+fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
+    let mut state = default_session_builder(with_mlprep_settings(config))?;
+    mlprep_udfs::register_all(&mut state)?;
+    Ok(state)
+}
+
+/// How to run a scheduler.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    pub bind_host: String,
+    pub bind_port: u16,
+    /// The host executors and clients are told to reach the scheduler at.
+    pub external_host: String,
+    /// Seconds without a heartbeat after which an executor is considered dead and its tasks rescheduled.
+    pub executor_timeout_seconds: u64,
+    /// Spread tasks one per executor in turn (true), or fill each executor's slots first (Ballista's "bias").
+    pub round_robin: bool,
+}
+
+/// Runs a Ballista scheduler until the process ends.
+pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
+    let address: SocketAddr = format!("{}:{}", options.bind_host, options.bind_port)
+        .parse()
+        .map_err(|error| DataFusionError::Configuration(format!("scheduler address: {error}")))?;
+    let mut config = SchedulerConfig {
+        bind_host: options.bind_host.clone(),
+        bind_port: options.bind_port,
+        external_host: options.external_host.clone(),
+        executor_timeout_seconds: options.executor_timeout_seconds,
+        task_distribution: if options.round_robin { TaskDistributionPolicy::RoundRobin } else { TaskDistributionPolicy::Bias },
+        ..Default::default()
+    };
+    config.expire_dead_executor_interval_seconds = config.expire_dead_executor_interval_seconds.min(options.executor_timeout_seconds.max(1));
+    config.override_session_builder = Some(Arc::new(scheduler_session));
+    config.override_config_producer = Some(Arc::new(|| with_mlprep_settings(SessionConfig::new_with_ballista())));
+    let cluster = BallistaCluster::new_from_config(&config).await.map_err(ballista_error)?;
+    start_server(cluster, address, Arc::new(config)).await.map_err(ballista_error)
+}
+
+/// How to run an executor.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    pub bind_host: String,
+    pub bind_port: u16,
+    pub bind_grpc_port: u16,
+    /// The host the scheduler and other executors are told to reach this executor at.
+    pub external_host: String,
+    pub scheduler_host: String,
+    pub scheduler_port: u16,
+    /// Tasks this executor runs at once.
+    pub concurrent_tasks: usize,
+    /// Where shuffle files go (a temporary directory when `None`).
+    pub work_dir: Option<String>,
+    /// Memory pool per task slot set, in bytes.
+    pub memory_pool_size: Option<u64>,
+    pub executor_id: Option<String>,
+    /// Seconds between heartbeats to the scheduler.
+    pub heartbeat_interval_seconds: u64,
+}
+
+/// Runs a Ballista executor until the process ends.
+pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
+    let functions = crate::session::session_state(&SessionOptions::default())?;
+    let mut config = ExecutorProcessConfig {
+        bind_host: options.bind_host,
+        port: options.bind_port,
+        grpc_port: options.bind_grpc_port,
+        external_host: Some(options.external_host.clone()),
+        executor_heartbeat_interval_seconds: options.heartbeat_interval_seconds,
+        scheduler_host: options.scheduler_host,
+        scheduler_port: options.scheduler_port,
+        vcores: options.concurrent_tasks,
+        work_dir: options.work_dir,
+        memory_pool_size: options.memory_pool_size,
+        override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&functions))),
+        override_config_producer: Some(Arc::new(|| with_mlprep_settings(SessionConfig::new_with_ballista()))),
+        ..Default::default()
+    };
+    if let Some(executor_id) = options.executor_id {
+        config.executor_id = executor_id;
+    }
+    mlprep_udfs::tokenizer_cache::set_process_label(format!(
+        "executor {} ({}:{})",
+        config.executor_id, options.external_host, config.grpc_port
+    ));
+    start_executor_process(Arc::new(config)).await.map_err(ballista_error)
+}
+
+fn ballista_error(error: ballista_core::error::BallistaError) -> DataFusionError {
+    DataFusionError::External(Box::new(error))
+}

@@ -1,0 +1,225 @@
+//! The pipeline on Ballista: an in-process (standalone) cluster, and a real one of `mlprep scheduler` and
+//! `mlprep executor` processes on loopback ports, against the local run and the golden files.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{assert_matches_golden, dataset_csv, file_bytes, scibert_vocab};
+use mlprep::{Cluster, PrepareOptions, SessionOptions, prepare};
+
+fn options(data: PathBuf, vocab: PathBuf, out: PathBuf, cluster: Cluster) -> PrepareOptions {
+    PrepareOptions {
+        data,
+        vocab,
+        out,
+        seed: 1234,
+        test_size: 0.2,
+        stratify: "tag".into(),
+        key: "id".into(),
+        max_length: None,
+        overwrite: false,
+        session: SessionOptions { target_partitions: 4, cluster, ..Default::default() },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn standalone_cluster_output_is_identical_to_the_local_run() {
+    let directory = tempfile::tempdir().unwrap();
+    let local = directory.path().join("local");
+    let standalone = directory.path().join("standalone");
+    prepare(&options(dataset_csv(), scibert_vocab(), local.clone(), Cluster::Local)).await.unwrap();
+    prepare(&options(dataset_csv(), scibert_vocab(), standalone.clone(), Cluster::Standalone)).await.unwrap();
+    assert_matches_golden(&standalone);
+    for ((name, bytes), (_, expected)) in file_bytes(&standalone).iter().zip(file_bytes(&local).iter()) {
+        assert!(bytes == expected, "{name} differs between the standalone cluster and the local run");
+    }
+}
+
+/// Processes this test started: each is killed by its PID when the guard drops, also when the test fails.
+struct Processes {
+    children: Vec<(String, Child)>,
+    logs: Vec<(String, Arc<Mutex<String>>)>,
+}
+
+impl Processes {
+    fn new() -> Self {
+        Self { children: Vec::new(), logs: Vec::new() }
+    }
+
+    /// Starts `mlprep ARGS`, collecting its stderr (Ballista's log) under `name`.
+    fn start(&mut self, name: &str, args: &[&str]) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mlprep"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        self.children.push((name.to_owned(), child));
+        self.logs.push((name.to_owned(), log));
+    }
+
+    fn log(&self, name: &str) -> String {
+        self.logs.iter().find(|(n, _)| n == name).map(|(_, log)| log.lock().unwrap().clone()).unwrap_or_default()
+    }
+
+    /// Waits until `name`'s log contains `text`, failing with the log after `timeout`.
+    fn wait_for(&self, name: &str, text: &str, timeout: Duration) {
+        let start = Instant::now();
+        while !self.log(name).contains(text) {
+            assert!(start.elapsed() < timeout, "{name} did not log {text:?} within {timeout:?}; its log:\n{}", self.log(name));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn kill(&mut self, name: &str) {
+        if let Some((_, child)) = self.children.iter_mut().find(|(n, _)| n == name) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A scheduler and two executors (`a`, `b`) with their own work directories, registered and ready.
+fn start_cluster(work: &Path, executor_timeout_seconds: u64) -> (Processes, String) {
+    let mut processes = Processes::new();
+    let scheduler_port = free_port().to_string();
+    let timeout = executor_timeout_seconds.to_string();
+    processes.start("scheduler", &["scheduler", "--bind-port", &scheduler_port, "--executor-timeout-seconds", &timeout]);
+    for name in ["a", "b"] {
+        let work_dir = work.join(format!("executor-{name}"));
+        std::fs::create_dir_all(&work_dir).unwrap();
+        let (flight, grpc) = (free_port().to_string(), free_port().to_string());
+        processes.start(
+            name,
+            &[
+                "executor",
+                "--executor-id",
+                &format!("executor-{name}"),
+                "--bind-port",
+                &flight,
+                "--bind-grpc-port",
+                &grpc,
+                "--scheduler-port",
+                &scheduler_port,
+                "--work-dir",
+                work_dir.to_str().unwrap(),
+                "--concurrent-tasks",
+                "2",
+                "--executor-heartbeat-interval-seconds",
+                "1",
+            ],
+        );
+    }
+    for name in ["a", "b"] {
+        processes.wait_for(name, "Executor registration succeed", Duration::from_secs(60));
+    }
+    (processes, format!("df://127.0.0.1:{scheduler_port}"))
+}
+
+/// Job directories an executor created under its work directory: one per job it ran tasks of.
+fn job_directories(work_dir: &Path) -> usize {
+    std::fs::read_dir(work_dir).map_or(0, |entries| entries.filter_map(Result::ok).filter(|entry| entry.path().is_dir()).count())
+}
+
+fn run_prepare(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mlprep")).args(args).output().unwrap()
+}
+
+#[test]
+fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
+    let directory = tempfile::tempdir().unwrap();
+    let (processes, url) = start_cluster(directory.path(), 180);
+    let (data, vocab) = (dataset_csv(), scibert_vocab());
+    let remote = directory.path().join("remote");
+    let local = directory.path().join("local");
+    let common_args = ["prepare", "--data", data.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
+    let output = run_prepare(&[&common_args[..], &["--out", remote.to_str().unwrap(), "--cluster", &url]].concat());
+    assert!(
+        output.status.success(),
+        "prepare --cluster failed: {}\nscheduler log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        processes.log("scheduler")
+    );
+    let output = run_prepare(&[&common_args[..], &["--out", local.to_str().unwrap()]].concat());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    assert_matches_golden(&remote);
+    for ((name, bytes), (_, expected)) in file_bytes(&remote).iter().zip(file_bytes(&local).iter()) {
+        assert!(bytes == expected, "{name} differs between the cluster and the local run");
+    }
+    for name in ["a", "b"] {
+        let work_dir = directory.path().join(format!("executor-{name}"));
+        assert!(job_directories(&work_dir) > 0, "executor {name} wrote no job data in {}", work_dir.display());
+        assert!(processes.log(name).contains("Execute task"), "executor {name} ran no task; its log:\n{}", processes.log(name));
+    }
+}
+
+/// One executor is killed while a job runs: the job completes on the other with identical output, or
+/// fails clearly and leaves no output directory.
+#[test]
+fn killing_an_executor_mid_job_gives_identical_output_or_a_clean_failure() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("projects.csv");
+    let vocab = directory.path().join("vocab.txt");
+    let mut csv = Vec::new();
+    mlprep::synthetic::write_projects_csv(&mut csv, 60_000, 3).unwrap();
+    std::fs::write(&data, csv).unwrap();
+    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
+    let common_args = ["prepare", "--data", data.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
+
+    let local = directory.path().join("local");
+    let output = run_prepare(&[&common_args[..], &["--out", local.to_str().unwrap()]].concat());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let (mut processes, url) = start_cluster(directory.path(), 3);
+    let remote = directory.path().join("remote");
+    let args: Vec<String> = [&common_args[..], &["--out", remote.to_str().unwrap(), "--cluster", &url]]
+        .concat()
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
+    let job = std::thread::spawn(move || Command::new(env!("CARGO_BIN_EXE_mlprep")).args(&args).output().unwrap());
+    processes.wait_for("b", "Execute task", Duration::from_secs(120));
+    processes.kill("b");
+    let output = job.join().unwrap();
+    if output.status.success() {
+        for ((name, bytes), (_, expected)) in file_bytes(&remote).iter().zip(file_bytes(&local).iter()) {
+            assert!(bytes == expected, "{name} differs after losing an executor");
+        }
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(!remote.exists(), "a failed run left {}", remote.display());
+    }
+    eprintln!("killing an executor mid-job: prepare {}", if output.status.success() { "completed on the remaining executor" } else { "failed cleanly" });
+}
