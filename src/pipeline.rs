@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::csv_source::{CsvSource, quote_identifier, quote_literal_body};
 use crate::progress::Progress;
 use crate::script::{ScriptRunner, StatementOutput};
-use crate::session::{SessionOptions, connect};
+use crate::session::{Cluster, SessionOptions, connect};
 
 /// The pipeline's SQL, compiled in so the binary runs the very scripts shipped in `sql/`.
 pub const SCRIPTS: [(&str, &str); 5] = [
@@ -121,9 +121,20 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let progress = Progress::new(7);
 
     progress.step("loading the tokenizer");
-    let vocab_path = options.vocab.to_string_lossy().into_owned();
-    let tokenizer = mlprep_udfs::tokenizer_cache::load_tokenizer(&vocab_path)?;
-    let vocab_sha256 = sha256_of_file(&options.vocab)?;
+    let vocab_path = std::fs::canonicalize(&options.vocab).map_err(|error| {
+        DataFusionError::Execution(format!("tokenizer file '{}' cannot be opened: {error}", options.vocab.display()))
+    })?;
+    let vocab_bytes = std::fs::read(&vocab_path).map_err(|error| io_error(&vocab_path, error))?;
+    // Checks the tokenizer before any data is read.
+    mlprep_udfs::tokenizer_cache::load_tokenizer(&vocab_path.to_string_lossy())?;
+    let vocab_sha256: String = Sha256::digest(&vocab_bytes).iter().map(|byte| format!("{byte:02x}")).collect();
+    // On a cluster the executors may not have the file: the query carries the tokenizer itself.
+    let vocab_argument = match options.session.cluster {
+        Cluster::Local => vocab_path.to_string_lossy().into_owned(),
+        Cluster::Standalone | Cluster::Remote(_) => String::from_utf8(vocab_bytes).map_err(|_| {
+            DataFusionError::Execution(format!("tokenizer file '{}' is not UTF-8", vocab_path.display()))
+        })?,
+    };
 
     progress.step("reading the CSV header");
     let source = CsvSource::inspect(&options.data)?;
@@ -142,7 +153,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         ("stratify".to_owned(), quote_identifier(&options.stratify)),
         ("seed".to_owned(), options.seed.to_string()),
         ("test_size".to_owned(), format!("{:?}", options.test_size)),
-        ("vocab".to_owned(), quote_literal_body(&tokenizer.source().to_string_lossy())),
+        ("vocab".to_owned(), quote_literal_body(&vocab_argument)),
         ("out".to_owned(), quote_literal_body(&staging_absolute.to_string_lossy())),
     ]);
     let mut runner = ScriptRunner::new(connect(&options.session).await?, params);
@@ -180,7 +191,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         "stratify": options.stratify,
         "seed": options.seed,
         "test_size": options.test_size,
-        "vocab": tokenizer.source().to_string_lossy(),
+        "vocab": vocab_path.to_string_lossy(),
         "vocab_sha256": vocab_sha256,
         "max_length": options.max_length,
         "class_to_index": class_to_index,
@@ -320,11 +331,6 @@ fn single_u64(batches: &[RecordBatch]) -> Result<u64> {
         .find(|batch| batch.num_rows() > 0)
         .map(|batch| batch.column(0).as_primitive::<Int64Type>().value(0) as u64)
         .ok_or_else(|| DataFusionError::Internal("COUNT(*) returned no row".into()))
-}
-
-fn sha256_of_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|error| io_error(path, error))?;
-    Ok(Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 fn write_json(path: &Path, value: &Value) -> Result<()> {

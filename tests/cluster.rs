@@ -182,6 +182,21 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
         assert!(job_directories(&work_dir) > 0, "executor {name} wrote no job data in {}", work_dir.display());
         assert!(processes.log(name).contains("Execute task"), "executor {name} ran no task; its log:\n{}", processes.log(name));
     }
+
+    // A tokenizer path that executors cannot open: the error names the executor and the path.
+    let data_param = format!("data={}", data.display());
+    let output = Command::new(env!("CARGO_BIN_EXE_mlprep"))
+        .args(["sql", "--cluster", &url, "-D", &data_param, "-f", "sql/01_register.sql"])
+        .args(["-c", "SELECT tokenize(description, '/nonexistent/vocab.txt') FROM projects"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("tokenizer file '/nonexistent/vocab.txt' cannot be opened on executor executor-"),
+        "{stderr}"
+    );
 }
 
 /// One executor is killed while a job runs: the job completes on the other with identical output, or

@@ -6,7 +6,6 @@
 //! the texts it accepts and the crate handles the rest; any other configuration uses the crate alone.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use datafusion::common::{DataFusionError, Result, exec_err};
@@ -24,7 +23,8 @@ const REQUIRED_TOKENS: [&str; 4] = ["[CLS]", "[SEP]", "[UNK]", "[PAD]"];
 
 /// A loaded tokenizer: the reference encoder, the fast kernel when it applies, and the special ids.
 pub struct LoadedTokenizer {
-    source: PathBuf,
+    /// Where it came from, for messages: a canonical path, or `inline tokenizer (N bytes, xxh64 …)`.
+    source: String,
     reference: Tokenizer,
     kernel: Option<WordPieceKernel>,
     /// Texts containing `[` go to the reference: a `tokenizer.json` may declare added tokens such as
@@ -40,7 +40,7 @@ pub struct EncodeScratch {
 }
 
 impl LoadedTokenizer {
-    pub fn source(&self) -> &Path {
+    pub fn source(&self) -> &str {
         &self.source
     }
 
@@ -66,14 +66,15 @@ impl LoadedTokenizer {
     /// Appends the ids the `tokenizers` crate gives for `text`, with the special tokens.
     pub fn encode_with_reference_into(&self, text: &str, ids: &mut Vec<i64>) -> Result<()> {
         let encoding = self.reference.encode(text, true).map_err(|error| {
-            DataFusionError::Execution(format!("tokenizer {}: cannot encode text: {error}", self.source.display()))
+            DataFusionError::Execution(format!("tokenizer {}: cannot encode text: {error}", self.source))
         })?;
         ids.extend(encoding.get_ids().iter().map(|&id| i64::from(id)));
         Ok(())
     }
 }
 
-static LOADED: LazyLock<Mutex<HashMap<PathBuf, Arc<LoadedTokenizer>>>> = LazyLock::new(Default::default);
+/// Loaded tokenizers by canonical path or by the hash of inline contents.
+static LOADED: LazyLock<Mutex<HashMap<String, Arc<LoadedTokenizer>>>> = LazyLock::new(Default::default);
 
 /// Which process this is, for errors: on a cluster a missing tokenizer must name the executor that
 /// lacks it, and errors that come back from tasks carry no executor id of their own.
@@ -88,36 +89,62 @@ fn on_this_process() -> String {
     PROCESS_LABEL.get().map_or_else(String::new, |label| format!(" on {label}"))
 }
 
-/// The tokenizer at `path`, loaded on first use and shared afterwards (keyed by canonical path).
-pub fn load_tokenizer(path: &str) -> Result<Arc<LoadedTokenizer>> {
-    let canonical = std::fs::canonicalize(path).map_err(|error| {
-        DataFusionError::Execution(format!("tokenizer file '{path}' cannot be opened{}: {error}", on_this_process()))
-    })?;
+/// Whether a `tokenizer` argument holds a tokenizer itself rather than a path: a `vocab.txt` always has
+/// line breaks and a `tokenizer.json` starts with `{`; a file path has neither. Shipping the contents in
+/// the query lets a cluster's executors tokenize without a copy of the file.
+pub fn is_inline_tokenizer(argument: &str) -> bool {
+    argument.contains('\n') || argument.trim_start().starts_with('{')
+}
+
+/// The tokenizer named by `argument` (a path, or inline contents; see [`is_inline_tokenizer`]), loaded on
+/// first use and shared afterwards.
+pub fn load_tokenizer(argument: &str) -> Result<Arc<LoadedTokenizer>> {
+    let (key, source) = if is_inline_tokenizer(argument) {
+        let hash = crate::xxhash64::xxh64(argument.as_bytes(), 0);
+        let source = format!("inline tokenizer ({} bytes, xxh64 {hash:016x})", argument.len());
+        (format!("inline:{hash:016x}:{}", argument.len()), source)
+    } else {
+        let canonical = std::fs::canonicalize(argument).map_err(|error| {
+            DataFusionError::Execution(format!(
+                "tokenizer file '{argument}' cannot be opened{}: {error}",
+                on_this_process()
+            ))
+        })?;
+        let source = canonical.display().to_string();
+        (format!("path:{source}"), source)
+    };
     let mut loaded = LOADED.lock().map_err(|_| DataFusionError::Execution("tokenizer cache poisoned".into()))?;
-    if let Some(tokenizer) = loaded.get(&canonical) {
+    if let Some(tokenizer) = loaded.get(&key) {
         return Ok(Arc::clone(tokenizer));
     }
-    let tokenizer = Arc::new(read_tokenizer(path, &canonical)?);
-    loaded.insert(canonical, Arc::clone(&tokenizer));
+    let tokenizer = if is_inline_tokenizer(argument) {
+        parse_tokenizer(&source, source.clone(), argument.as_bytes())?
+    } else {
+        let bytes = std::fs::read(&source).map_err(|error| {
+            DataFusionError::Execution(format!("tokenizer file '{argument}' cannot be read{}: {error}", on_this_process()))
+        })?;
+        parse_tokenizer(argument, source, &bytes)?
+    };
+    let tokenizer = Arc::new(tokenizer);
+    loaded.insert(key, Arc::clone(&tokenizer));
     Ok(tokenizer)
 }
 
-fn read_tokenizer(path: &str, canonical: &Path) -> Result<LoadedTokenizer> {
-    let bytes = std::fs::read(canonical)
-        .map_err(|error| DataFusionError::Execution(format!("tokenizer file '{path}' cannot be read: {error}")))?;
+/// Parses a `tokenizer.json` (it starts with `{`) or a `vocab.txt`; `name` names it in errors.
+fn parse_tokenizer(name: &str, source: String, bytes: &[u8]) -> Result<LoadedTokenizer> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return exec_err!("tokenizer file '{path}' is empty");
+        return exec_err!("tokenizer file '{name}' is empty");
     }
     if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{') {
-        read_tokenizer_json(path, canonical, &bytes)
+        read_tokenizer_json(name, source, bytes)
     } else {
-        read_vocab_txt(path, canonical, &bytes)
+        read_vocab_txt(name, source, bytes)
     }
 }
 
 /// A BERT `vocab.txt`: one token per line, the line number is the id. Encoded as BERT uncased
 /// (`BertTokenizer(do_lower_case=True)`): lowercase, strip accents, split punctuation, WordPiece, `[CLS] … [SEP]`.
-fn read_vocab_txt(path: &str, canonical: &Path, bytes: &[u8]) -> Result<LoadedTokenizer> {
+fn read_vocab_txt(path: &str, source: String, bytes: &[u8]) -> Result<LoadedTokenizer> {
     let model_vocab = WordPiece::read_bytes(bytes)
         .map_err(|error| DataFusionError::Execution(format!("vocabulary '{path}' cannot be read: {error}")))?;
     let vocab: HashMap<String, u32> = model_vocab.iter().map(|(token, &id)| (token.clone(), id)).collect();
@@ -139,11 +166,11 @@ fn read_vocab_txt(path: &str, canonical: &Path, bytes: &[u8]) -> Result<LoadedTo
         ("[CLS]".into(), ids.cls),
     )));
     let settings = PlainBertSettings { continuing_subword_prefix, max_input_chars_per_word, lowercase: true };
-    Ok(assemble(canonical, reference, &vocab, &ids, Some(settings), false))
+    Ok(assemble(source, reference, &vocab, &ids, Some(settings), false))
 }
 
 /// A HuggingFace `tokenizer.json`, loaded by the `tokenizers` crate.
-fn read_tokenizer_json(path: &str, canonical: &Path, bytes: &[u8]) -> Result<LoadedTokenizer> {
+fn read_tokenizer_json(path: &str, source: String, bytes: &[u8]) -> Result<LoadedTokenizer> {
     let reference = Tokenizer::from_bytes(bytes)
         .map_err(|error| DataFusionError::Execution(format!("tokenizer '{path}' cannot be loaded: {error}")))?;
     let vocab = reference.get_vocab(false);
@@ -151,12 +178,12 @@ fn read_tokenizer_json(path: &str, canonical: &Path, bytes: &[u8]) -> Result<Loa
     let config: Value = serde_json::from_slice(bytes)
         .map_err(|error| DataFusionError::Execution(format!("tokenizer '{path}' is not valid JSON: {error}")))?;
     let settings = plain_bert_settings(&config, &ids);
-    Ok(assemble(canonical, reference, &vocab, &ids, settings, true))
+    Ok(assemble(source, reference, &vocab, &ids, settings, true))
 }
 
 /// The loaded tokenizer, with the fast kernel when `settings` says the configuration is plain BERT.
 fn assemble(
-    canonical: &Path,
+    source: String,
     reference: Tokenizer,
     vocab: &HashMap<String, u32>,
     ids: &SpecialIds,
@@ -175,7 +202,7 @@ fn assemble(
         })
     });
     LoadedTokenizer {
-        source: canonical.to_path_buf(),
+        source,
         reference,
         kernel,
         kernel_declines_brackets,
