@@ -1,5 +1,6 @@
 //! Prints the physical plan of the pipeline's write step (the training split's `COPY` of `sql/05_write.sql`)
-//! on a CSV: `cargo run --example explain_pipeline -- FILE.csv VOCAB [PARTITIONS]`.
+//! on a CSV: `cargo run --example explain_pipeline -- FILE.csv VOCAB [PARTITIONS] [standalone|df://HOST:PORT]`.
+//! With a cluster it prints Ballista's stage layout (`distributed_plan`) too.
 
 use std::collections::BTreeMap;
 
@@ -7,16 +8,21 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use mlprep::csv_source::CsvSource;
 use mlprep::pipeline::SCRIPTS;
 use mlprep::script::{ScriptRunner, split_statements};
-use mlprep::{SessionOptions, session_context};
+use mlprep::{Cluster, SessionOptions, connect};
 
 #[tokio::main]
 async fn main() -> datafusion::common::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(data), Some(vocab)) = (args.next(), args.next()) else {
-        eprintln!("usage: explain_pipeline FILE.csv VOCAB [PARTITIONS]");
+        eprintln!("usage: explain_pipeline FILE.csv VOCAB [PARTITIONS] [standalone|df://HOST:PORT]");
         std::process::exit(2);
     };
     let partitions = args.next().map_or(4, |value| value.parse().expect("PARTITIONS is a number"));
+    let cluster = match args.next().as_deref() {
+        None => Cluster::Local,
+        Some("standalone") => Cluster::Standalone,
+        Some(url) => Cluster::Remote(url.to_owned()),
+    };
     let source = CsvSource::inspect(data.as_ref())?;
     let params = BTreeMap::from([
         ("data".to_owned(), source.path.display().to_string()),
@@ -25,7 +31,7 @@ async fn main() -> datafusion::common::Result<()> {
         ("train_pad_to".to_owned(), "512".to_owned()),
         ("val_pad_to".to_owned(), "512".to_owned()),
     ]);
-    let context = session_context(&SessionOptions { target_partitions: partitions, ..Default::default() })?;
+    let context = connect(&SessionOptions { target_partitions: partitions, cluster, ..Default::default() }).await?;
     let mut runner = ScriptRunner::new(context, params);
     runner.run_script(SCRIPTS[0].0, SCRIPTS[0].1, None).await?;
     runner.run_script(SCRIPTS[2].0, SCRIPTS[2].1, None).await?;

@@ -25,8 +25,19 @@ use crate::session::{SessionOptions, configure, runtime_env, with_mlprep_setting
 
 /// A client session state for Ballista: Ballista's configuration, mlprep's settings and functions.
 fn client_state(options: &SessionOptions) -> Result<SessionState> {
-    let config = configure(SessionConfig::new_with_ballista(), options)?
+    let mut config = configure(SessionConfig::new_with_ballista(), options)?
         .with_ballista_standalone_parallelism(options.target_partitions);
+    // Never broadcast a join: the pipeline's join of full rows with their split must shuffle by the key so
+    // that every executor cleans and tokenizes a share. Ballista would otherwise broadcast the narrow side
+    // (up to 128 MB, about 5M rows) and leave the full rows in the single task that reads the CSV.
+    for key in ["ballista.optimizer.broadcast_join_threshold_bytes", "ballista.optimizer.broadcast_join_threshold_rows"] {
+        config.options_mut().set(key, "0")?;
+    }
+    // Ballista 55's adaptive planner was seen to hang a job for good after losing an executor (it rolls the
+    // stages back, then logs "Stage … is not in running when updating the status of tasks" and schedules
+    // nothing more); the static planner re-runs the lost tasks and completes. Plans here gain nothing from
+    // adaptivity: joins never broadcast and the stage layout is fixed by the SQL.
+    config.options_mut().set("ballista.planner.adaptive.enabled", "false")?;
     let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime_env(options)?)
@@ -91,7 +102,8 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
         task_distribution: if options.round_robin { TaskDistributionPolicy::RoundRobin } else { TaskDistributionPolicy::Bias },
         ..Default::default()
     };
-    config.expire_dead_executor_interval_seconds = config.expire_dead_executor_interval_seconds.min(options.executor_timeout_seconds.max(1));
+    // Look for dead executors at least twice per timeout, so a lost executor is noticed within it.
+    config.expire_dead_executor_interval_seconds = (options.executor_timeout_seconds / 2).clamp(1, 15);
     config.override_session_builder = Some(Arc::new(scheduler_session));
     config.override_config_producer = Some(Arc::new(|| with_mlprep_settings(SessionConfig::new_with_ballista())));
     let cluster = BallistaCluster::new_from_config(&config).await.map_err(ballista_error)?;

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_matches_golden, dataset_csv, file_bytes, scibert_vocab};
+use common::{assert_matches_golden, assert_same_files, dataset_csv, scibert_vocab};
 use mlprep::{Cluster, PrepareOptions, SessionOptions, prepare};
 
 fn options(data: PathBuf, vocab: PathBuf, out: PathBuf, cluster: Cluster) -> PrepareOptions {
@@ -36,9 +36,7 @@ async fn standalone_cluster_output_is_identical_to_the_local_run() {
     prepare(&options(dataset_csv(), scibert_vocab(), local.clone(), Cluster::Local)).await.unwrap();
     prepare(&options(dataset_csv(), scibert_vocab(), standalone.clone(), Cluster::Standalone)).await.unwrap();
     assert_matches_golden(&standalone);
-    for ((name, bytes), (_, expected)) in file_bytes(&standalone).iter().zip(file_bytes(&local).iter()) {
-        assert!(bytes == expected, "{name} differs between the standalone cluster and the local run");
-    }
+    assert_same_files(&standalone, &local, "between the standalone cluster and the local run");
 }
 
 /// Processes this test started: each is killed by its PID when the guard drops, also when the test fails.
@@ -174,9 +172,7 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 
     assert_matches_golden(&remote);
-    for ((name, bytes), (_, expected)) in file_bytes(&remote).iter().zip(file_bytes(&local).iter()) {
-        assert!(bytes == expected, "{name} differs between the cluster and the local run");
-    }
+    assert_same_files(&remote, &local, "between the cluster and the local run");
     for name in ["a", "b"] {
         let work_dir = directory.path().join(format!("executor-{name}"));
         assert!(job_directories(&work_dir) > 0, "executor {name} wrote no job data in {}", work_dir.display());
@@ -223,14 +219,27 @@ fn killing_an_executor_mid_job_gives_identical_output_or_a_clean_failure() {
         .iter()
         .map(|arg| arg.to_string())
         .collect();
-    let job = std::thread::spawn(move || Command::new(env!("CARGO_BIN_EXE_mlprep")).args(&args).output().unwrap());
+    let mut job = Command::new(env!("CARGO_BIN_EXE_mlprep"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     processes.wait_for("b", "Execute task", Duration::from_secs(120));
     processes.kill("b");
-    let output = job.join().unwrap();
-    if output.status.success() {
-        for ((name, bytes), (_, expected)) in file_bytes(&remote).iter().zip(file_bytes(&local).iter()) {
-            assert!(bytes == expected, "{name} differs after losing an executor");
+    // A hung job must fail this test, never hang it: give it a deadline, then stop it by its PID.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while job.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = job.kill();
+            let _ = job.wait();
+            panic!("prepare did not finish within 300 s of losing an executor; scheduler log:\n{}", processes.log("scheduler"));
         }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let output = job.wait_with_output().unwrap();
+    if output.status.success() {
+        assert_same_files(&remote, &local, "after losing an executor");
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.starts_with("error: "), "{stderr}");

@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{OutputRow, dataset_csv, file_bytes, golden_rows, read_split, scibert_vocab, split_summary};
+use common::{OutputRow, assert_same_file_bytes, dataset_csv, file_bytes, golden_rows, read_split, scibert_vocab, split_summary};
 use mlprep::{PrepareOptions, SessionOptions, prepare};
 
 fn options(data: PathBuf, out: PathBuf) -> PrepareOptions {
@@ -138,9 +138,7 @@ async fn assert_same_output_for_every_run(base: &PrepareOptions, runs: &[(usize,
                 bytes_by_batch_size.insert(batch_size, files);
             }
             Some(expected) => {
-                for ((name, bytes), (_, expected_bytes)) in files.iter().zip(expected) {
-                    assert!(bytes == expected_bytes, "{name} differs byte-wise at partitions={partitions} batch={batch_size}");
-                }
+                assert_same_file_bytes(&files, expected, &format!("byte-wise at partitions={partitions} batch={batch_size}"));
             }
         }
     }

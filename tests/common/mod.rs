@@ -149,6 +149,20 @@ pub fn read_split(directory: &Path) -> Vec<OutputRow> {
 }
 
 /// Every output file of a `prepare` run with its bytes, in a fixed order.
+/// Asserts that two output directories hold the same files with the same bytes; `what` names the comparison.
+pub fn assert_same_files(actual: &Path, expected: &Path, what: &str) {
+    assert_same_file_bytes(&file_bytes(actual), &file_bytes(expected), what);
+}
+
+/// Asserts that two listings of `file_bytes` name the same files with the same bytes.
+pub fn assert_same_file_bytes(actual: &[(String, Vec<u8>)], expected: &[(String, Vec<u8>)], what: &str) {
+    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(actual), names(expected), "{what}: different files");
+    for ((name, bytes), (_, expected)) in actual.iter().zip(expected) {
+        assert!(bytes == expected, "{name} differs: {what}");
+    }
+}
+
 pub fn file_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     for split in ["train", "val"] {
