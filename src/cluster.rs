@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
+pub use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_core::utils::default_session_builder;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
@@ -87,10 +88,29 @@ pub struct SchedulerOptions {
     pub executor_timeout_seconds: u64,
     /// Spread tasks one per executor in turn (true), or fill each executor's slots first (Ballista's "bias").
     pub round_robin: bool,
+    /// Whether executors poll for tasks (pull) or the scheduler pushes them; executors must use the same.
+    ///
+    /// mlprep defaults to pull. Ballista 55's push-based scheduling counts each executor's free task slots on
+    /// the scheduler; when an executor is lost while a stage runs, the stage is rolled back and the slots of
+    /// its tasks still running on the survivors are never given back (their status updates find no task to
+    /// refund). With every slot leaked, the job waits forever. Polling executors report their own free
+    /// slots, so nothing leaks and the job completes on the survivors.
+    pub scheduling_policy: TaskSchedulingPolicy,
 }
+
+/// Polling executors whose task slots are all busy still poll every 5 s (Ballista's heartbeat under pull
+/// scheduling); a shorter timeout would declare busy executors lost.
+const MIN_PULL_EXECUTOR_TIMEOUT_SECONDS: u64 = 10;
 
 /// Runs a Ballista scheduler until the process ends.
 pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
+    if matches!(options.scheduling_policy, TaskSchedulingPolicy::PullStaged) && options.executor_timeout_seconds < MIN_PULL_EXECUTOR_TIMEOUT_SECONDS {
+        return Err(DataFusionError::Configuration(format!(
+            "--executor-timeout-seconds {}: with pull-staged scheduling a busy executor reports every 5 s, so the \
+             timeout must be at least {MIN_PULL_EXECUTOR_TIMEOUT_SECONDS} s or busy executors would be taken for lost",
+            options.executor_timeout_seconds
+        )));
+    }
     let address: SocketAddr = format!("{}:{}", options.bind_host, options.bind_port)
         .parse()
         .map_err(|error| DataFusionError::Configuration(format!("scheduler address: {error}")))?;
@@ -100,6 +120,7 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
         external_host: options.external_host.clone(),
         executor_timeout_seconds: options.executor_timeout_seconds,
         task_distribution: if options.round_robin { TaskDistributionPolicy::RoundRobin } else { TaskDistributionPolicy::Bias },
+        scheduling_policy: options.scheduling_policy,
         ..Default::default()
     };
     // Look for dead executors at least twice per timeout, so a lost executor is noticed within it.
@@ -129,6 +150,8 @@ pub struct ExecutorOptions {
     pub executor_id: Option<String>,
     /// Seconds between heartbeats to the scheduler.
     pub heartbeat_interval_seconds: u64,
+    /// Must be the scheduler's.
+    pub scheduling_policy: TaskSchedulingPolicy,
 }
 
 /// Runs a Ballista executor until the process ends.
@@ -145,6 +168,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         vcores: options.concurrent_tasks,
         work_dir: options.work_dir,
         memory_pool_size: options.memory_pool_size,
+        task_scheduling_policy: options.scheduling_policy,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&functions))),
         override_config_producer: Some(Arc::new(|| with_mlprep_settings(SessionConfig::new_with_ballista()))),
         ..Default::default()

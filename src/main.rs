@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use mlprep::script::ScriptRunner;
 use mlprep::session::parse_size;
-use mlprep::cluster::{ExecutorOptions, SchedulerOptions};
+use mlprep::cluster::{ExecutorOptions, SchedulerOptions, TaskSchedulingPolicy};
 use mlprep::{Cluster, PrepareOptions, SessionOptions, pipeline, synthetic};
 
 /// Turn a CSV of labelled projects into tokenized, split, training-ready Parquet with SQL.
@@ -69,6 +69,10 @@ struct SchedulerArgs {
     /// How tasks are handed out: round-robin (one per executor in turn) or bias (fill one executor first).
     #[arg(long, default_value = "round-robin", value_parser = ["round-robin", "bias"])]
     task_distribution: String,
+    /// pull-staged: executors poll for tasks (survives losing an executor); push-staged: the scheduler pushes
+    /// them. Executors must be started with the same --task-scheduling-policy.
+    #[arg(long, default_value = "pull-staged", value_parser = ["pull-staged", "push-staged"])]
+    scheduler_policy: String,
 }
 
 #[derive(Args)]
@@ -106,6 +110,13 @@ struct ExecutorArgs {
     /// Seconds between heartbeats to the scheduler.
     #[arg(long, default_value_t = 60)]
     executor_heartbeat_interval_seconds: u64,
+    /// Must match the scheduler's --scheduler-policy.
+    #[arg(long, default_value = "pull-staged", value_parser = ["pull-staged", "push-staged"])]
+    task_scheduling_policy: String,
+}
+
+fn scheduling_policy(name: &str) -> TaskSchedulingPolicy {
+    if name == "push-staged" { TaskSchedulingPolicy::PushStaged } else { TaskSchedulingPolicy::PullStaged }
 }
 
 /// The host to advertise: the explicit one, else the bound address unless it is a wildcard.
@@ -227,6 +238,7 @@ fn main() -> ExitCode {
                 bind_port: args.bind_port,
                 executor_timeout_seconds: args.executor_timeout_seconds,
                 round_robin: args.task_distribution == "round-robin",
+                scheduling_policy: scheduling_policy(&args.scheduler_policy),
             };
             runtime.block_on(mlprep::cluster::run_scheduler(options)).map_err(|error| error.to_string())
         }
@@ -244,6 +256,7 @@ fn main() -> ExitCode {
                 memory_pool_size: args.memory_pool_size.map(|size| size as u64),
                 executor_id: args.executor_id,
                 heartbeat_interval_seconds: args.executor_heartbeat_interval_seconds,
+                scheduling_policy: scheduling_policy(&args.task_scheduling_policy),
             };
             runtime.block_on(mlprep::cluster::run_executor(options)).map_err(|error| error.to_string())
         }

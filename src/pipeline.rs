@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Int64Type, UInt64Type};
 use datafusion::common::{DataFusionError, Result};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -181,7 +181,8 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     progress.step("tokenizing and writing Parquet");
     runner.set_param("train_pad_to", train.padded_length.to_string());
     runner.set_param("val_pad_to", val.padded_length.to_string());
-    run_embedded(&mut runner, 4).await?;
+    let written = run_embedded(&mut runner, 4).await?;
+    check_written(&written, &train, &val)?;
 
     let summary = json!({
         "mlprep_version": env!("CARGO_PKG_VERSION"),
@@ -261,12 +262,41 @@ fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, va
         }
     }
     if train.rows + val.rows != rows_read {
-        return Err(DataFusionError::Internal(format!(
-            "row accounting failed: read {rows_read} rows but the split holds {} train + {} val",
+        return Err(accounting_error(format!(
+            "read {rows_read} rows but the split holds {} train + {} val",
             train.rows, val.rows
         )));
     }
     Ok(())
+}
+
+/// Every split file holds exactly the rows the split counted: the `COPY` statements of `sql/05_write.sql`
+/// report the rows they wrote, in split order.
+fn check_written(outputs: &[StatementOutput], train: &SplitReport, val: &SplitReport) -> Result<()> {
+    let copies: Vec<&StatementOutput> = outputs.iter().filter(|output| output.sql.trim_start().to_ascii_uppercase().starts_with("COPY")).collect();
+    for (copy, (split, expected)) in copies.iter().zip([("train", train.rows), ("val", val.rows)]) {
+        let written: u64 = copy
+            .batches
+            .iter()
+            .filter(|batch| batch.num_columns() > 0)
+            .map(|batch| datafusion::arrow::compute::sum(batch.column(0).as_primitive::<UInt64Type>()).unwrap_or(0))
+            .sum();
+        if written != expected {
+            return Err(accounting_error(format!("the {split} split has {expected} rows but {written} were written")));
+        }
+    }
+    if copies.len() != 2 {
+        return Err(DataFusionError::Internal(format!("sql/05_write.sql ran {} COPY statements, expected 2", copies.len())));
+    }
+    Ok(())
+}
+
+/// Rows were lost or counted twice on the way. The one cause seen so far is named in the message.
+fn accounting_error(detail: String) -> DataFusionError {
+    DataFusionError::Execution(format!(
+        "row accounting failed: {detail}; no output was kept. This was seen on Ballista 55 clusters after an \
+         executor was lost mid-job (the shuffle output of re-run tasks can be read twice); run the job again"
+    ))
 }
 
 fn read_class_to_index(batches: &[RecordBatch]) -> Result<BTreeMap<String, i64>> {
@@ -344,4 +374,33 @@ fn io_error(path: &Path, error: std::io::Error) -> DataFusionError {
 
 fn config_error(message: String) -> DataFusionError {
     DataFusionError::Configuration(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::UInt64Array;
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    fn copy_output(rows_written: u64) -> StatementOutput {
+        let schema = Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(UInt64Array::from(vec![rows_written]))]).unwrap();
+        StatementOutput { source: "05_write.sql".into(), line: 19, sql: "COPY (SELECT 1) TO 'x'".into(), batches: vec![batch] }
+    }
+
+    fn split(rows: u64) -> SplitReport {
+        SplitReport { rows, ..Default::default() }
+    }
+
+    #[test]
+    fn written_rows_must_equal_the_split_counts() {
+        check_written(&[copy_output(8), copy_output(2)], &split(8), &split(2)).unwrap();
+        let error = check_written(&[copy_output(8), copy_output(4)], &split(8), &split(2)).unwrap_err().to_string();
+        assert!(error.contains("the val split has 2 rows but 4 were written"), "{error}");
+        let error = check_written(&[copy_output(8)], &split(8), &split(2)).unwrap_err().to_string();
+        assert!(error.contains("ran 1 COPY statements"), "{error}");
+    }
 }

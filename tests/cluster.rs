@@ -138,8 +138,9 @@ fn start_cluster(work: &Path, executor_timeout_seconds: u64) -> (Processes, Stri
             ],
         );
     }
+    // Executors poll the scheduler for tasks (pull-staged scheduling); their first poll registers them.
     for name in ["a", "b"] {
-        processes.wait_for(name, "Executor registration succeed", Duration::from_secs(60));
+        processes.wait_for(name, "Starting poll work loop with scheduler", Duration::from_secs(60));
     }
     (processes, format!("df://127.0.0.1:{scheduler_port}"))
 }
@@ -176,7 +177,7 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
     for name in ["a", "b"] {
         let work_dir = directory.path().join(format!("executor-{name}"));
         assert!(job_directories(&work_dir) > 0, "executor {name} wrote no job data in {}", work_dir.display());
-        assert!(processes.log(name).contains("Execute task"), "executor {name} ran no task; its log:\n{}", processes.log(name));
+        assert!(processes.log(name).contains("Received task"), "executor {name} ran no task; its log:\n{}", processes.log(name));
     }
 
     // A tokenizer path that executors cannot open: the error names the executor and the path.
@@ -195,10 +196,20 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
     );
 }
 
-/// One executor is killed while a job runs: the job completes on the other with identical output, or
-/// fails clearly and leaves no output directory.
+/// One executor is killed when it receives its first task (during the first query, the input checks): the
+/// job completes on the other with identical output, or fails clearly and leaves no output directory.
 #[test]
-fn killing_an_executor_mid_job_gives_identical_output_or_a_clean_failure() {
+fn killing_an_executor_at_its_first_task_gives_identical_output_or_a_clean_failure() {
+    kill_an_executor_mid_job(1);
+}
+
+/// The same, later: after a dozen tasks, when the split and the text stages of the pipeline run.
+#[test]
+fn killing_an_executor_later_in_the_pipeline_gives_identical_output_or_a_clean_failure() {
+    kill_an_executor_mid_job(12);
+}
+
+fn kill_an_executor_mid_job(kill_at_task: usize) {
     let directory = tempfile::tempdir().unwrap();
     let data = directory.path().join("projects.csv");
     let vocab = directory.path().join("vocab.txt");
@@ -212,7 +223,7 @@ fn killing_an_executor_mid_job_gives_identical_output_or_a_clean_failure() {
     let output = run_prepare(&[&common_args[..], &["--out", local.to_str().unwrap()]].concat());
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 
-    let (mut processes, url) = start_cluster(directory.path(), 3);
+    let (mut processes, url) = start_cluster(directory.path(), 10);
     let remote = directory.path().join("remote");
     let args: Vec<String> = [&common_args[..], &["--out", remote.to_str().unwrap(), "--cluster", &url]]
         .concat()
@@ -225,7 +236,12 @@ fn killing_an_executor_mid_job_gives_identical_output_or_a_clean_failure() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    processes.wait_for("b", "Execute task", Duration::from_secs(120));
+    let waited = Instant::now();
+    while processes.log("b").matches("Received task").count() < kill_at_task {
+        assert!(job.try_wait().unwrap().is_none(), "the job ended before executor b received {kill_at_task} tasks");
+        assert!(waited.elapsed() < Duration::from_secs(120), "executor b did not receive {kill_at_task} tasks in 120 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     processes.kill("b");
     // A hung job must fail this test, never hang it: give it a deadline, then stop it by its PID.
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -243,7 +259,11 @@ fn killing_an_executor_mid_job_gives_identical_output_or_a_clean_failure() {
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.starts_with("error: "), "{stderr}");
+        eprintln!("prepare failed after losing an executor: {stderr}");
         assert!(!remote.exists(), "a failed run left {}", remote.display());
     }
-    eprintln!("killing an executor mid-job: prepare {}", if output.status.success() { "completed on the remaining executor" } else { "failed cleanly" });
+    eprintln!(
+        "killing an executor at its task {kill_at_task}: prepare {}",
+        if output.status.success() { "completed on the remaining executor" } else { "failed cleanly" }
+    );
 }
