@@ -5,10 +5,12 @@
 
 pub mod cluster;
 pub mod csv_source;
+pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod script;
 pub mod session;
+pub mod shell;
 pub mod synthetic;
 
 pub use pipeline::{PrepareOptions, PrepareReport, prepare};

@@ -1,20 +1,21 @@
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use datafusion::arrow::util::pretty::pretty_format_batches;
 use mlprep::script::ScriptRunner;
 use mlprep::session::parse_size;
 use mlprep::cluster::{ExecutorOptions, SchedulerOptions, TaskSchedulingPolicy};
+use mlprep::output::{MaxRows, OutputOptions, PrintFormat, parse_format, print_output};
 use mlprep::{Cluster, PrepareOptions, SessionOptions, pipeline, synthetic};
 
 /// Turn a CSV of labelled projects into tokenized, split, training-ready Parquet with SQL.
 #[derive(Parser)]
 #[command(name = "mlprep", version, about)]
 struct Cli {
+    /// Without a command: the interactive shell on a terminal, this help otherwise.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -25,6 +26,8 @@ enum Command {
     Generate(GenerateArgs),
     /// Run SQL scripts (-f) and statements (-c), in order, with mlprep's functions and ${name} parameters.
     Sql(SqlArgs),
+    /// Interactive SQL shell with mlprep's functions (reads statements from stdin when it is not a terminal).
+    Shell(ShellArgs),
     /// Run a Ballista scheduler with mlprep's functions (binds 127.0.0.1 unless told otherwise).
     Scheduler(SchedulerArgs),
     /// Run a Ballista executor with mlprep's functions (binds 127.0.0.1 unless told otherwise).
@@ -32,7 +35,7 @@ enum Command {
 }
 
 /// Where queries run: locally (default), on a Ballista cluster, or on an in-process Ballista cluster.
-#[derive(Args)]
+#[derive(Args, Default)]
 struct ClusterArgs {
     /// Run on the Ballista cluster whose scheduler is at df://HOST:PORT.
     #[arg(long, value_name = "df://HOST:PORT", conflicts_with = "standalone")]
@@ -132,6 +135,15 @@ struct SqlArgs {
     /// A SQL statement to run (repeatable).
     #[arg(short = 'c', long = "command", value_name = "SQL")]
     commands: Vec<String>,
+    #[command(flatten)]
+    session: SqlSessionArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// The session of `sql` and `shell`: parameters, resources and where queries run.
+#[derive(Args, Default)]
+struct SqlSessionArgs {
     /// A parameter for ${name} in scripts and statements (repeatable).
     #[arg(short = 'D', long = "define", value_name = "NAME=VALUE", value_parser = parse_definition)]
     defines: Vec<(String, String)>,
@@ -143,6 +155,72 @@ struct SqlArgs {
     memory_limit: Option<usize>,
     #[command(flatten)]
     cluster: ClusterArgs,
+}
+
+impl SqlSessionArgs {
+    /// A script runner on a session connected as asked, with the -D parameters.
+    async fn runner(self) -> Result<ScriptRunner, String> {
+        let mut options = SessionOptions { memory_limit: self.memory_limit, cluster: self.cluster.cluster(), ..Default::default() };
+        if let Some(partitions) = self.partitions {
+            options.target_partitions = partitions;
+        }
+        let context = mlprep::connect(&options).await.map_err(|error| error.to_string())?;
+        Ok(ScriptRunner::new(context, self.defines.into_iter().collect()))
+    }
+}
+
+/// How results are printed (datafusion-cli's formats).
+#[derive(Args)]
+struct OutputArgs {
+    /// Output format: table, csv, tsv, json or ndjson.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    format: PrintFormat,
+    /// Print the number of rows and the elapsed time after each statement.
+    #[arg(long)]
+    timing: bool,
+    /// Rows the table format shows at most (a number, or none).
+    #[arg(long, value_name = "N|none", default_value = "none", value_parser = parse_maxrows)]
+    maxrows: MaxRows,
+}
+
+impl OutputArgs {
+    fn options(&self) -> OutputOptions {
+        OutputOptions { format: self.format, timing: self.timing, maxrows: self.maxrows }
+    }
+}
+
+fn parse_maxrows(text: &str) -> Result<MaxRows, String> {
+    text.parse()
+}
+
+#[derive(Args)]
+struct ShellArgs {
+    /// A SQL script to run before the first prompt (repeatable).
+    #[arg(short = 'f', long = "file", value_name = "FILE.sql")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    session: SqlSessionArgs,
+    /// Output format: table, csv, tsv, json or ndjson.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    format: PrintFormat,
+    /// Rows the table format shows at most (a number, or none).
+    #[arg(long, value_name = "N|none", default_value = "40", value_parser = parse_maxrows)]
+    maxrows: MaxRows,
+    /// Do not print timing after each statement.
+    #[arg(long)]
+    no_timing: bool,
+}
+
+impl Default for ShellArgs {
+    fn default() -> Self {
+        Self {
+            files: Vec::new(),
+            session: SqlSessionArgs::default(),
+            format: PrintFormat::Table,
+            maxrows: MaxRows::Limited(40),
+            no_timing: false,
+        }
+    }
 }
 
 fn parse_definition(text: &str) -> Result<(String, String), String> {
@@ -227,7 +305,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        if std::io::stdin().is_terminal() {
+            return exit_code(runtime.block_on(run_shell(ShellArgs::default())));
+        }
+        let _ = <Cli as clap::CommandFactory>::command().print_help();
+        return ExitCode::FAILURE;
+    };
+    let result = match command {
+        Command::Shell(args) => runtime.block_on(run_shell(args)),
         Command::Prepare(args) => runtime.block_on(run_prepare(args)),
         Command::Generate(args) => run_generate(&args),
         Command::Scheduler(args) => {
@@ -265,6 +351,10 @@ fn main() -> ExitCode {
             runtime.block_on(run_sql(args, order))
         }
     };
+    exit_code(result)
+}
+
+fn exit_code(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -365,33 +455,51 @@ fn command_line_order(matches: &clap::ArgMatches) -> (Vec<usize>, Vec<usize>) {
     (indices("files"), indices("commands"))
 }
 
-/// Runs `-f` scripts and `-c` statements in command-line order, printing each result that has columns.
+/// Runs `-f` scripts and `-c` statements in command-line order, printing each result as it comes.
 async fn run_sql(args: SqlArgs, (file_positions, command_positions): (Vec<usize>, Vec<usize>)) -> Result<(), String> {
     if args.files.is_empty() && args.commands.is_empty() {
         return Err("nothing to run: pass -f FILE.sql or -c \"SQL\"".into());
     }
-    let mut session = SessionOptions { memory_limit: args.memory_limit, cluster: args.cluster.cluster(), ..Default::default() };
-    if let Some(partitions) = args.partitions {
-        session.target_partitions = partitions;
-    }
-    let context = mlprep::connect(&session).await.map_err(|error| error.to_string())?;
-    let mut runner = ScriptRunner::new(context, args.defines.into_iter().collect());
+    let mut runner = args.session.runner().await?;
+    let format_options = runner.context().state().config().options().format.clone();
+    let output_options = args.output.options();
     let mut steps: Vec<(usize, SqlStep)> = Vec::new();
     steps.extend(file_positions.into_iter().zip(args.files).map(|(index, file)| (index, SqlStep::File(file))));
     steps.extend(command_positions.into_iter().zip(args.commands).map(|(index, sql)| (index, SqlStep::Command(sql))));
     steps.sort_by_key(|(index, _)| *index);
+    let mut sink = |output: mlprep::script::StatementOutput| {
+        print_output(&mut std::io::stdout().lock(), &output, &output_options, &format_options)
+    };
     for (_, step) in steps {
-        let outputs = match &step {
-            SqlStep::File(path) => runner.run_file(path).await,
-            SqlStep::Command(sql) => runner.run_script("-c", sql, None).await,
+        match &step {
+            SqlStep::File(path) => runner.run_file_each(path, &mut sink).await,
+            SqlStep::Command(sql) => runner.run_script_each("-c", sql, None, &mut sink).await,
         }
         .map_err(|error| error.to_string())?;
-        for output in outputs {
-            let has_columns = output.batches.first().is_some_and(|batch| batch.num_columns() > 0);
-            if has_columns {
-                let table = pretty_format_batches(&output.batches).map_err(|error| error.to_string())?;
-                println!("{table}");
-            }
+    }
+    Ok(())
+}
+
+/// The shell: scripts given with -f first, then the prompt on a terminal, or stdin as a script otherwise.
+async fn run_shell(args: ShellArgs) -> Result<(), String> {
+    let mut runner = args.session.runner().await?;
+    let interactive = std::io::stdin().is_terminal();
+    let mut options = OutputOptions { format: args.format, timing: interactive && !args.no_timing, maxrows: args.maxrows };
+    for file in &args.files {
+        mlprep::shell::run_input(&mut runner, &mut options, &format!("\\i {}", file.display())).await.map_err(|error| error.to_string())?;
+    }
+    if interactive {
+        let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".mlprep_history"));
+        return mlprep::shell::run_interactive(&mut runner, &mut options, history).await.map_err(|error| error.to_string());
+    }
+    let mut script = String::new();
+    std::io::stdin().read_to_string(&mut script).map_err(|error| format!("stdin: {error}"))?;
+    for statement in mlprep::script::split_statements(&script) {
+        let flow = mlprep::shell::run_input(&mut runner, &mut options, &statement.text)
+            .await
+            .map_err(|error| format!("stdin line {}: {error}", statement.line))?;
+        if flow == mlprep::shell::Flow::Quit {
+            break;
         }
     }
     Ok(())

@@ -387,8 +387,15 @@ mod tests {
 
     fn copy_output(rows_written: u64) -> StatementOutput {
         let schema = Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]));
-        let batch = RecordBatch::try_new(schema, vec![Arc::new(UInt64Array::from(vec![rows_written]))]).unwrap();
-        StatementOutput { source: "05_write.sql".into(), line: 19, sql: "COPY (SELECT 1) TO 'x'".into(), batches: vec![batch] }
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(UInt64Array::from(vec![rows_written]))]).unwrap();
+        StatementOutput {
+            source: "05_write.sql".into(),
+            line: 19,
+            sql: "COPY (SELECT 1) TO 'x'".into(),
+            schema,
+            batches: vec![batch],
+            elapsed: std::time::Duration::ZERO,
+        }
     }
 
     fn split(rows: u64) -> SplitReport {

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
@@ -23,8 +26,21 @@ pub struct StatementOutput {
     pub source: String,
     pub line: usize,
     pub sql: String,
+    /// The result's columns (none for statements such as `CREATE VIEW` that return nothing to show).
+    pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
+    /// Planning and execution time.
+    pub elapsed: Duration,
 }
+
+impl StatementOutput {
+    pub fn row_count(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// Receives each statement's output as soon as the statement has run.
+pub type OutputSink<'a> = &'a mut (dyn FnMut(StatementOutput) -> Result<()> + Send);
 
 /// Replaces every `${name}` with its value, and `${name:-default}` with its value or `default`.
 /// `source` names the script in errors.
@@ -173,9 +189,13 @@ impl ScriptRunner {
 
     /// Runs every statement of the script at `path`.
     pub async fn run_file(&mut self, path: &Path) -> Result<Vec<StatementOutput>> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| DataFusionError::Plan(format!("cannot read script {}: {error}", path.display())))?;
-        self.run_script(&path.display().to_string(), &text, path.parent()).await
+        let mut outputs = Vec::new();
+        self.run_file_each(path, &mut |output| {
+            outputs.push(output);
+            Ok(())
+        })
+        .await?;
+        Ok(outputs)
     }
 
     /// Runs every statement of `text`; `source` names it in errors and `directory` resolves `\i` paths.
@@ -186,17 +206,35 @@ impl ScriptRunner {
         directory: Option<&Path>,
     ) -> Result<Vec<StatementOutput>> {
         let mut outputs = Vec::new();
-        for statement in split_statements(text) {
-            let sql = substitute(&statement.text, &self.params, source)
-                .map_err(|error| relocate(error, statement.line.saturating_sub(1)))?;
-            outputs.extend(Box::pin(self.run_one(source, statement.line, &sql, directory)).await?);
-        }
+        self.run_script_each(source, text, directory, &mut |output| {
+            outputs.push(output);
+            Ok(())
+        })
+        .await?;
         Ok(outputs)
     }
 
-    /// Runs one statement or meta-command (without parameter substitution).
-    pub async fn run_statement(&mut self, sql: &str) -> Result<Vec<StatementOutput>> {
-        self.run_one("statement", 1, sql, None).await
+    /// Like [`Self::run_file`], handing each statement's output to `sink` as soon as it has run.
+    pub async fn run_file_each(&mut self, path: &Path, sink: OutputSink<'_>) -> Result<()> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| DataFusionError::Plan(format!("cannot read script {}: {error}", path.display())))?;
+        self.run_script_each(&path.display().to_string(), &text, path.parent(), sink).await
+    }
+
+    /// Like [`Self::run_script`], handing each statement's output to `sink` as soon as it has run.
+    pub async fn run_script_each(
+        &mut self,
+        source: &str,
+        text: &str,
+        directory: Option<&Path>,
+        sink: OutputSink<'_>,
+    ) -> Result<()> {
+        for statement in split_statements(text) {
+            let sql = substitute(&statement.text, &self.params, source)
+                .map_err(|error| relocate(error, statement.line.saturating_sub(1)))?;
+            Box::pin(self.run_one(source, statement.line, &sql, directory, &mut *sink)).await?;
+        }
+        Ok(())
     }
 
     async fn run_one(
@@ -205,14 +243,20 @@ impl ScriptRunner {
         line: usize,
         sql: &str,
         directory: Option<&Path>,
-    ) -> Result<Vec<StatementOutput>> {
+        sink: OutputSink<'_>,
+    ) -> Result<()> {
         if let Some(meta) = sql.strip_prefix('\\') {
-            return self.run_meta(source, line, meta, directory).await;
+            return self.run_meta(source, line, meta, directory, sink).await;
         }
-        let batches = async { self.context.sql(sql).await?.collect().await }.await.map_err(|error| {
-            DataFusionError::Context(format!("{source} line {line}, in statement:\n{sql}\n"), Box::new(error))
-        })?;
-        Ok(vec![StatementOutput { source: source.to_owned(), line, sql: sql.to_owned(), batches }])
+        let started = Instant::now();
+        let (schema, batches) = async {
+            let frame = self.context.sql(sql).await?;
+            let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+            Ok::<_, DataFusionError>((schema, frame.collect().await?))
+        }
+        .await
+        .map_err(|error| DataFusionError::Context(format!("{source} line {line}, in statement:\n{sql}\n"), Box::new(error)))?;
+        sink(StatementOutput { source: source.to_owned(), line, sql: sql.to_owned(), schema, batches, elapsed: started.elapsed() })
     }
 
     async fn run_meta(
@@ -221,7 +265,8 @@ impl ScriptRunner {
         line: usize,
         meta: &str,
         directory: Option<&Path>,
-    ) -> Result<Vec<StatementOutput>> {
+        sink: OutputSink<'_>,
+    ) -> Result<()> {
         let (command, argument) = meta.split_once(char::is_whitespace).unwrap_or((meta, ""));
         let argument = argument.trim();
         match command {
@@ -231,7 +276,7 @@ impl ScriptRunner {
                     return Err(DataFusionError::Plan(format!("{source} line {line}: \\set needs a name")));
                 }
                 self.set_param(name, value.trim());
-                Ok(Vec::new())
+                Ok(())
             }
             "i" | "include" => {
                 let path = PathBuf::from(argument);
@@ -239,7 +284,7 @@ impl ScriptRunner {
                     Some(directory) if path.is_relative() && !path.exists() => directory.join(path),
                     _ => path,
                 };
-                Box::pin(self.run_file(&path)).await
+                Box::pin(self.run_file_each(&path, sink)).await
             }
             other => Err(DataFusionError::Plan(format!(
                 "{source} line {line}: unknown meta-command \\{other} (scripts know \\set and \\i)"

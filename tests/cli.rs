@@ -100,3 +100,24 @@ fn generate_is_deterministic() {
     assert_eq!(a, std::fs::read(directory.path().join("b.csv")).unwrap());
     assert!(a.iter().filter(|&&byte| byte == b'\n').count() > 300);
 }
+
+/// The pipeline's scripts, run by hand with `mlprep sql`, print the same result locally and on an
+/// in-process Ballista cluster.
+#[test]
+fn the_same_script_gives_the_same_result_locally_and_on_a_standalone_cluster() {
+    let data = format!("data={}", common::dataset_csv().display());
+    let vocab = format!("vocab={}", common::scibert_vocab().display());
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let query = "SELECT split, tag, targets, COUNT(*) AS rows, SUM(token_count(text, '${vocab}')) AS tokens \
+                 FROM examples GROUP BY split, tag, targets ORDER BY split, tag";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["sql", "--format", "csv", "-D", &data, "-D", &vocab, "-f", "sql/01_register.sql", "-f", "sql/03_split.sql", "-c", query];
+        args.extend_from_slice(extra);
+        let output = mlprep(&args, repository);
+        assert!(output.status.success(), "{extra:?}: {}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let local = run(&[]);
+    assert_eq!(local.lines().count(), 9, "a header and 4 classes in each of 2 splits:\n{local}");
+    assert_eq!(run(&["--standalone"]), local);
+}

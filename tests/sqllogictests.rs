@@ -13,13 +13,12 @@ use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::DataFusionError;
-use mlprep::script::{ScriptRunner, substitute};
+use mlprep::script::ScriptRunner;
 use mlprep::{SessionOptions, session_context};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
 
 struct MlprepDb {
     runner: ScriptRunner,
-    params: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -45,18 +44,11 @@ impl AsyncDB for MlprepDb {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<Self::ColumnType>, Self::Error> {
-        let sql = substitute(sql, &self.params, "slt")?;
-        if let Some(assignment) = sql.strip_prefix("\\set ") {
-            // Keep the harness's own parameters in step with the scripts' for later statements.
-            if let Some((name, value)) = assignment.trim().split_once(char::is_whitespace) {
-                self.params.insert(name.to_owned(), value.trim().to_owned());
-            }
-        }
-        let outputs = self.runner.run_statement(&sql).await?;
+        let outputs = self.runner.run_script("slt", sql, None).await?;
         match outputs.last() {
-            Some(output) if !output.batches.is_empty() => {
-                let types = output.batches[0]
-                    .schema()
+            Some(output) if !output.schema.fields().is_empty() => {
+                let types = output
+                    .schema
                     .fields()
                     .iter()
                     .map(|field| column_type(field.data_type()))
@@ -152,7 +144,7 @@ async fn main() {
             let params = params.clone();
             async move {
                 let context = session_context(&SessionOptions { target_partitions: 4, ..Default::default() })?;
-                Ok::<_, SltError>(MlprepDb { runner: ScriptRunner::new(context, params.clone()), params })
+                Ok::<_, SltError>(MlprepDb { runner: ScriptRunner::new(context, params) })
             }
         });
         match runner.run_file_async(&file).await {

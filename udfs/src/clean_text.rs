@@ -34,7 +34,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "clean_text(text)",
     )
     .with_sql_example(
-        "```sql\n> SELECT clean_text('The State-of-the-Art: https://arxiv.org/abs/1706');\n+----------------------------------------------------------------+\n| clean_text(Utf8(\"The State-of-the-Art: https://arxiv.org/abs/1706\")) |\n+----------------------------------------------------------------+\n| state art  arxiv org abs 1706                                  |\n+----------------------------------------------------------------+\n```",
+        "```sql\n> SELECT clean_text('The State-of-the-Art: https://arxiv.org/abs/1706') AS cleaned;\n+-------------------------------+\n| cleaned                       |\n+-------------------------------+\n| state art  arxiv org abs 1706 |\n+-------------------------------+\n```",
     )
     .with_argument("text", "String expression (Utf8, LargeUtf8 or Utf8View).")
     .build()
