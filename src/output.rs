@@ -20,12 +20,6 @@ pub struct OutputOptions {
     pub maxrows: MaxRows,
 }
 
-impl Default for OutputOptions {
-    fn default() -> Self {
-        Self { format: PrintFormat::Table, timing: false, maxrows: MaxRows::Unlimited }
-    }
-}
-
 /// The format names accepted by `--format` and `\format`.
 pub const FORMAT_NAMES: &[&str] = &["table", "csv", "tsv", "json", "ndjson"];
 
@@ -60,16 +54,8 @@ pub fn print_output(
 ) -> Result<()> {
     let rows = output.row_count();
     if !output.schema.fields().is_empty() {
-        let mut buffer = Vec::new();
-        options.format.print_batches(
-            &mut buffer,
-            output.schema.clone(),
-            &output.batches,
-            options.maxrows,
-            true,
-            format_options,
-        )?;
-        out.write_all(&buffer).map_err(io_error)?;
+        let mut writer = &mut *out;
+        options.format.print_batches(&mut writer, output.schema.clone(), &output.batches, options.maxrows, true, format_options)?;
     }
     if options.timing {
         let shown = match options.maxrows {

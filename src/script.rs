@@ -187,17 +187,6 @@ impl ScriptRunner {
         self.params.insert(name.into(), value.into());
     }
 
-    /// Runs every statement of the script at `path`.
-    pub async fn run_file(&mut self, path: &Path) -> Result<Vec<StatementOutput>> {
-        let mut outputs = Vec::new();
-        self.run_file_each(path, &mut |output| {
-            outputs.push(output);
-            Ok(())
-        })
-        .await?;
-        Ok(outputs)
-    }
-
     /// Runs every statement of `text`; `source` names it in errors and `directory` resolves `\i` paths.
     pub async fn run_script(
         &mut self,
@@ -214,7 +203,8 @@ impl ScriptRunner {
         Ok(outputs)
     }
 
-    /// Like [`Self::run_file`], handing each statement's output to `sink` as soon as it has run.
+    /// Runs every statement of the script at `path`, handing each statement's output to `sink` as soon as
+    /// it has run.
     pub async fn run_file_each(&mut self, path: &Path, sink: OutputSink<'_>) -> Result<()> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| DataFusionError::Plan(format!("cannot read script {}: {error}", path.display())))?;
