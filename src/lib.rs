@@ -3,6 +3,7 @@
 //! The SQL functions live in the `mlprep-udfs` crate; this crate sets up sessions, runs the pipeline's
 //! scripts (`sql/`) and provides the `mlprep` command.
 
+pub mod bench;
 pub mod cluster;
 pub mod csv_source;
 pub mod output;

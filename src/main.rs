@@ -28,6 +28,8 @@ enum Command {
     Sql(SqlArgs),
     /// Interactive SQL shell with mlprep's functions (reads statements from stdin when it is not a terminal).
     Shell(ShellArgs),
+    /// Measure every stage against the `tokenizers` crate's encode_batch, in one run (ids checked first).
+    Bench(BenchArgs),
     /// Run a Ballista scheduler with mlprep's functions (binds 127.0.0.1 unless told otherwise).
     Scheduler(SchedulerArgs),
     /// Run a Ballista executor with mlprep's functions (binds 127.0.0.1 unless told otherwise).
@@ -292,6 +294,62 @@ struct GenerateArgs {
     vocab_out: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct BenchArgs {
+    /// Rows of synthetic data (generated once into the work directory, then reused).
+    #[arg(long, default_value_t = 100_000)]
+    rows: u64,
+    /// Seed of the synthetic data.
+    #[arg(long, default_value_t = 1234)]
+    seed: u64,
+    /// Measure this CSV instead of synthetic data (columns id, title, description, tag).
+    #[arg(long, value_name = "FILE.csv")]
+    data: Option<PathBuf>,
+    /// Tokenizer (a BERT vocab.txt or tokenizer.json); default: the synthetic vocabulary.
+    #[arg(long, value_name = "VOCAB")]
+    vocab: Option<PathBuf>,
+    /// Where generated data and prepare outputs go; default: mlprep-bench in the temporary directory.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// The --partitions values to run prepare at, comma-separated; default: 1 and the number of cores.
+    #[arg(long, value_name = "N,N", value_delimiter = ',')]
+    partitions: Vec<usize>,
+    /// Threads for encode_batch and the tokenize UDF; default: the number of cores.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Rows per Arrow batch in prepare.
+    #[arg(long, value_name = "N", default_value_t = 8192)]
+    batch_size: usize,
+    /// Memory limit of prepare's query engine, e.g. 1G.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+}
+
+async fn run_bench(args: BenchArgs) -> Result<(), String> {
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let partitions = if args.partitions.is_empty() {
+        let mut defaults = vec![1, cores];
+        defaults.dedup();
+        defaults
+    } else {
+        args.partitions
+    };
+    let options = mlprep::bench::BenchOptions {
+        rows: args.rows,
+        seed: args.seed,
+        data: args.data,
+        vocab: args.vocab,
+        work_dir: args.work_dir.unwrap_or_else(|| std::env::temp_dir().join("mlprep-bench")),
+        partitions,
+        threads: args.threads.unwrap_or(cores),
+        batch_size: args.batch_size,
+        memory_limit: args.memory_limit,
+    };
+    let report = mlprep::bench::run(&options).await.map_err(|error| error.to_string())?;
+    print!("{}", mlprep::bench::render(&report));
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
@@ -316,6 +374,7 @@ fn main() -> ExitCode {
         Command::Shell(args) => runtime.block_on(run_shell(args)),
         Command::Prepare(args) => runtime.block_on(run_prepare(args)),
         Command::Generate(args) => run_generate(&args),
+        Command::Bench(args) => runtime.block_on(run_bench(args)),
         Command::Scheduler(args) => {
             init_logging();
             let options = SchedulerOptions {

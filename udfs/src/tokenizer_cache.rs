@@ -48,6 +48,11 @@ impl LoadedTokenizer {
         self.pad_id
     }
 
+    /// The `tokenizers` crate's tokenizer: the reference every fast-path id is checked against.
+    pub fn reference(&self) -> &Tokenizer {
+        &self.reference
+    }
+
     pub fn has_fast_path(&self) -> bool {
         self.kernel.is_some()
     }
