@@ -1,12 +1,14 @@
-//! Prints the physical plan of the pipeline's write step (the training split's `COPY` of `sql/05_write.sql`)
-//! on a CSV: `cargo run --example explain_pipeline -- FILE.csv VOCAB [PARTITIONS] [standalone|df://HOST:PORT]`.
+//! Prints the physical plans of the pipeline's two heavy statements: the staging `COPY` of `sql/02_stage.sql`
+//! (read, clean, tokenize) and the training split's `COPY` of `sql/06_write.sql` (join with the split,
+//! sort, pad, write), on a CSV:
+//! `cargo run --example explain_pipeline -- FILE.csv VOCAB [PARTITIONS] [standalone|df://HOST:PORT]`.
 //! With a cluster it prints Ballista's stage layout (`distributed_plan`) too.
 
 use std::collections::BTreeMap;
 
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use mlprep::csv_source::CsvSource;
-use mlprep::pipeline::SCRIPTS;
+use mlprep::pipeline::{SCRIPTS, SMALL_VIEWS, materialize_small_view};
 use mlprep::script::{ScriptRunner, split_statements};
 use mlprep::{Cluster, SessionOptions, connect};
 
@@ -24,24 +26,41 @@ async fn main() -> datafusion::common::Result<()> {
         Some(url) => Cluster::Remote(url.to_owned()),
     };
     let source = CsvSource::inspect(data.as_ref())?;
-    let params = BTreeMap::from([
+    let mut params = BTreeMap::from([
         ("data".to_owned(), source.path.display().to_string()),
         ("columns".to_owned(), source.column_definitions()),
         ("vocab".to_owned(), vocab),
         ("train_pad_to".to_owned(), "512".to_owned()),
         ("val_pad_to".to_owned(), "512".to_owned()),
     ]);
+    let work = std::env::temp_dir().join(format!("mlprep-explain-{}", std::process::id()));
+    params.insert("work".to_owned(), work.display().to_string());
+    params.insert("out".to_owned(), work.join("out").display().to_string());
     let context = connect(&SessionOptions { target_partitions: partitions, cluster, ..Default::default() }).await?;
     let mut runner = ScriptRunner::new(context, params);
     runner.run_script(SCRIPTS[0].0, SCRIPTS[0].1, None).await?;
-    runner.run_script(SCRIPTS[2].0, SCRIPTS[2].1, None).await?;
-    // The view of step 5, then the query its first COPY writes.
-    let write_steps = split_statements(SCRIPTS[4].1);
-    runner.run_script(SCRIPTS[4].0, &write_steps[0].text, None).await?;
-    let copy = &write_steps[1].text;
-    let query = &copy[copy.find('(').expect("COPY (query)") + 1..copy.rfind(')').expect("COPY (query)")];
-    let explain = format!("EXPLAIN {query}");
-    let outputs = runner.run_script("explain", &explain, None).await?;
-    println!("{}", pretty_format_batches(&outputs[0].batches)?);
+    let stage = split_statements(SCRIPTS[1].1);
+    explain(&mut runner, "sql/02_stage.sql", &stage[0].text).await?;
+    let result = async {
+        runner.run_script(SCRIPTS[1].0, SCRIPTS[1].1, None).await?;
+        runner.run_script(SCRIPTS[3].0, SCRIPTS[3].1, None).await?;
+        for view in SMALL_VIEWS {
+            materialize_small_view(&mut runner, view).await?;
+        }
+        // The examples view of step 5, then the first COPY of step 6.
+        runner.run_script(SCRIPTS[4].0, &split_statements(SCRIPTS[4].1)[0].text, None).await?;
+        let write = split_statements(SCRIPTS[5].1);
+        runner.run_script(SCRIPTS[5].0, &write[0].text, None).await?;
+        runner.run_script(SCRIPTS[5].0, &write[1].text, None).await?;
+        explain(&mut runner, "sql/06_write.sql", &write[2].text).await
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+async fn explain(runner: &mut ScriptRunner, name: &str, copy: &str) -> datafusion::common::Result<()> {
+    let outputs = runner.run_script("explain", &format!("EXPLAIN {copy}"), None).await?;
+    println!("{name}:\n{}", pretty_format_batches(&outputs[0].batches)?);
     Ok(())
 }

@@ -28,17 +28,16 @@ use crate::session::{SessionOptions, configure, runtime_env, with_mlprep_setting
 fn client_state(options: &SessionOptions) -> Result<SessionState> {
     let mut config = configure(SessionConfig::new_with_ballista(), options)?
         .with_ballista_standalone_parallelism(options.target_partitions);
-    // Never broadcast a join: the pipeline's join of full rows with their split must shuffle by the key so
-    // that every executor cleans and tokenizes a share. Ballista would otherwise broadcast the narrow side
-    // (up to 128 MB, about 5M rows) and leave the full rows in the single task that reads the CSV.
-    for key in ["ballista.optimizer.broadcast_join_threshold_bytes", "ballista.optimizer.broadcast_join_threshold_rows"] {
-        config.options_mut().set(key, "0")?;
-    }
     // Ballista 55's adaptive planner was seen to hang a job for good after losing an executor (it rolls the
     // stages back, then logs "Stage … is not in running when updating the status of tasks" and schedules
     // nothing more); the static planner re-runs the lost tasks and completes. Plans here gain nothing from
-    // adaptivity: joins never broadcast and the stage layout is fixed by the SQL.
+    // adaptivity: the stage layout is fixed by the SQL.
     config.options_mut().set("ballista.planner.adaptive.enabled", "false")?;
+    // Ballista turns DataFusion's hash joins off (their build side cannot spill), which also rules out
+    // broadcasting a small side: the pipeline's join of every staged row with its class's split boundary
+    // (one row per class) would become a sort-merge join shuffled by class, funnelling the full rows
+    // through one task per class. With hash joins back, the boundaries are sent to every task instead.
+    config.options_mut().optimizer.prefer_hash_join = true;
     let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime_env(options)?)

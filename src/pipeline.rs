@@ -15,13 +15,20 @@ use crate::script::{ScriptRunner, StatementOutput};
 use crate::session::{Cluster, SessionOptions, connect};
 
 /// The pipeline's SQL, compiled in so the binary runs the very scripts shipped in `sql/`.
-pub const SCRIPTS: [(&str, &str); 5] = [
+pub const SCRIPTS: [(&str, &str); 6] = [
     ("sql/01_register.sql", include_str!("../sql/01_register.sql")),
-    ("sql/02_checks.sql", include_str!("../sql/02_checks.sql")),
-    ("sql/03_split.sql", include_str!("../sql/03_split.sql")),
-    ("sql/04_stats.sql", include_str!("../sql/04_stats.sql")),
-    ("sql/05_write.sql", include_str!("../sql/05_write.sql")),
+    ("sql/02_stage.sql", include_str!("../sql/02_stage.sql")),
+    ("sql/03_checks.sql", include_str!("../sql/03_checks.sql")),
+    ("sql/04_split.sql", include_str!("../sql/04_split.sql")),
+    ("sql/05_examples.sql", include_str!("../sql/05_examples.sql")),
+    ("sql/06_write.sql", include_str!("../sql/06_write.sql")),
 ];
+
+/// Views of one row per class that `prepare` replaces by their values before the full rows meet them.
+pub const SMALL_VIEWS: [&str; 2] = ["class_to_index", "val_boundaries"];
+
+/// Scratch space inside the staging directory, removed before the output is published.
+const WORK_DIRECTORY: &str = ".work";
 
 /// Everything `prepare` needs.
 #[derive(Debug, Clone)]
@@ -118,7 +125,7 @@ fn staging_directory(out: &Path) -> Result<PathBuf> {
 }
 
 async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<PrepareReport> {
-    let progress = Progress::new(7);
+    let progress = Progress::new(8);
 
     progress.step("loading the tokenizer");
     let vocab_path = std::fs::canonicalize(&options.vocab).map_err(|error| {
@@ -126,7 +133,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     })?;
     let vocab_bytes = std::fs::read(&vocab_path).map_err(|error| io_error(&vocab_path, error))?;
     // Checks the tokenizer before any data is read.
-    mlprep_udfs::tokenizer_cache::load_tokenizer(&vocab_path.to_string_lossy())?;
+    let tokenizer = mlprep_udfs::tokenizer_cache::load_tokenizer(&vocab_path.to_string_lossy())?;
     let vocab_sha256: String = Sha256::digest(&vocab_bytes).iter().map(|byte| format!("{byte:02x}")).collect();
     // On a cluster the executors may not have the file: the query carries the tokenizer itself.
     let vocab_argument = match options.session.cluster {
@@ -146,6 +153,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     ])?;
 
     let staging_absolute = std::path::absolute(staging).map_err(|error| io_error(staging, error))?;
+    let work = staging_absolute.join(WORK_DIRECTORY);
     let params = BTreeMap::from([
         ("data".to_owned(), quote_literal_body(&source.path.to_string_lossy())),
         ("columns".to_owned(), source.column_definitions()),
@@ -155,22 +163,28 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         ("test_size".to_owned(), format!("{:?}", options.test_size)),
         ("vocab".to_owned(), quote_literal_body(&vocab_argument)),
         ("out".to_owned(), quote_literal_body(&staging_absolute.to_string_lossy())),
+        ("work".to_owned(), quote_literal_body(&work.to_string_lossy())),
+        ("pad_id".to_owned(), tokenizer.pad_id().to_string()),
     ]);
     let mut runner = ScriptRunner::new(connect(&options.session).await?, params);
 
     progress.step("registering the CSV");
     run_embedded(&mut runner, 0).await?;
 
+    progress.step("cleaning and tokenizing every row");
+    let staged = run_embedded(&mut runner, 1).await?;
+    let rows_read = copied_rows(&staged)?[0];
+
     progress.step("checking the input");
-    let problems = run_embedded(&mut runner, 1).await?;
+    let problems = run_embedded(&mut runner, 2).await?;
     report_problems(&source, &options.key, &problems[0].batches)?;
 
-    progress.step("planning the split");
-    run_embedded(&mut runner, 2).await?;
-
-    progress.step("counting rows and tokens");
-    let stats = run_embedded(&mut runner, 3).await?;
-    let rows_read = single_u64(&stats[0].batches)?;
+    progress.step("splitting");
+    run_embedded(&mut runner, 3).await?;
+    for view in SMALL_VIEWS {
+        materialize_small_view(&mut runner, view).await?;
+    }
+    let stats = run_embedded(&mut runner, 4).await?;
     let class_to_index = read_class_to_index(&stats[1].batches)?;
     let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
     check_split(options, rows_read, &train, &val)?;
@@ -178,11 +192,12 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         split.padded_length = options.max_length.map_or(split.max_tokens, |length| length as i64);
     }
 
-    progress.step("tokenizing and writing Parquet");
+    progress.step("writing Parquet");
     runner.set_param("train_pad_to", train.padded_length.to_string());
     runner.set_param("val_pad_to", val.padded_length.to_string());
-    let written = run_embedded(&mut runner, 4).await?;
+    let written = run_embedded(&mut runner, 5).await?;
     check_written(&written, &train, &val)?;
+    std::fs::remove_dir_all(&work).map_err(|error| io_error(&work, error))?;
 
     let summary = json!({
         "mlprep_version": env!("CARGO_PKG_VERSION"),
@@ -270,25 +285,80 @@ fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, va
     Ok(())
 }
 
-/// Every split file holds exactly the rows the split counted: the `COPY` statements of `sql/05_write.sql`
+/// Every split file holds exactly the rows the split counted: the `COPY` statements of `sql/06_write.sql`
 /// report the rows they wrote, in split order.
 fn check_written(outputs: &[StatementOutput], train: &SplitReport, val: &SplitReport) -> Result<()> {
-    let copies: Vec<&StatementOutput> = outputs.iter().filter(|output| output.sql.trim_start().to_ascii_uppercase().starts_with("COPY")).collect();
-    for (copy, (split, expected)) in copies.iter().zip([("train", train.rows), ("val", val.rows)]) {
-        let written: u64 = copy
-            .batches
-            .iter()
-            .filter(|batch| batch.num_columns() > 0)
-            .map(|batch| datafusion::arrow::compute::sum(batch.column(0).as_primitive::<UInt64Type>()).unwrap_or(0))
-            .sum();
+    let written = copied_rows(outputs)?;
+    if written.len() != 2 {
+        return Err(DataFusionError::Internal(format!("sql/06_write.sql ran {} COPY statements, expected 2", written.len())));
+    }
+    for ((split, expected), written) in [("train", train.rows), ("val", val.rows)].into_iter().zip(written) {
         if written != expected {
             return Err(accounting_error(format!("the {split} split has {expected} rows but {written} were written")));
         }
     }
-    if copies.len() != 2 {
-        return Err(DataFusionError::Internal(format!("sql/05_write.sql ran {} COPY statements, expected 2", copies.len())));
-    }
     Ok(())
+}
+
+/// The rows each `COPY` statement among `outputs` reports it wrote, in order.
+fn copied_rows(outputs: &[StatementOutput]) -> Result<Vec<u64>> {
+    let copies = outputs.iter().filter(|output| output.sql.trim_start().to_ascii_uppercase().starts_with("COPY"));
+    let rows: Vec<u64> = copies
+        .map(|copy| {
+            copy.batches
+                .iter()
+                .filter(|batch| batch.num_columns() > 0)
+                .map(|batch| datafusion::arrow::compute::sum(batch.column(0).as_primitive::<UInt64Type>()).unwrap_or(0))
+                .sum()
+        })
+        .collect();
+    if rows.is_empty() {
+        return Err(DataFusionError::Internal("a script that writes ran no COPY statement".into()));
+    }
+    Ok(rows)
+}
+
+/// Replaces the view `name` by a view over its values (`VALUES` with exact types): a small table whose
+/// size the planner then knows, so it joins by sending the table to every partition of the other side
+/// instead of shuffling both by the join key.
+pub async fn materialize_small_view(runner: &mut ScriptRunner, name: &str) -> Result<()> {
+    let batches = runner.context().sql(&format!("SELECT * FROM {name}")).await?.collect().await?;
+    let schema = runner.context().table(name).await?.schema().as_arrow().clone();
+    let columns: Vec<String> = schema.fields().iter().map(|field| quote_identifier(field.name())).collect();
+    let mut rows = Vec::new();
+    for batch in &batches {
+        for row in 0..batch.num_rows() {
+            let values = batch
+                .columns()
+                .iter()
+                .map(|column| typed_literal(column, row))
+                .collect::<Result<Vec<_>>>()?;
+            rows.push(format!("({})", values.join(", ")));
+        }
+    }
+    let body = if rows.is_empty() {
+        let nulls: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|field| format!("arrow_cast(NULL, '{}') AS {}", field.data_type(), quote_identifier(field.name())))
+            .collect();
+        format!("SELECT {} WHERE false", nulls.join(", "))
+    } else {
+        format!("SELECT * FROM (VALUES {}) AS v({})", rows.join(", "), columns.join(", "))
+    };
+    runner.context().sql(&format!("CREATE OR REPLACE VIEW {name} AS {body}")).await?.collect().await?;
+    Ok(())
+}
+
+/// `column[row]` as SQL that gives back the same value and type.
+fn typed_literal(column: &ArrayRef, row: usize) -> Result<String> {
+    let data_type = column.data_type();
+    if column.is_null(row) {
+        return Ok(format!("arrow_cast(NULL, '{data_type}')"));
+    }
+    let text = datafusion::arrow::compute::cast(&column.slice(row, 1), &DataType::Utf8)?;
+    let text = text.as_string::<i32>().value(0);
+    Ok(format!("arrow_cast('{}', '{data_type}')", text.replace('\'', "''")))
 }
 
 /// Rows were lost or counted twice on the way. The one cause seen so far is named in the message.
@@ -355,14 +425,6 @@ fn text_column(array: &ArrayRef) -> Result<StringArray> {
     Ok(text.as_string::<i32>().clone())
 }
 
-fn single_u64(batches: &[RecordBatch]) -> Result<u64> {
-    batches
-        .iter()
-        .find(|batch| batch.num_rows() > 0)
-        .map(|batch| batch.column(0).as_primitive::<Int64Type>().value(0) as u64)
-        .ok_or_else(|| DataFusionError::Internal("COUNT(*) returned no row".into()))
-}
-
 fn write_json(path: &Path, value: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|error| DataFusionError::External(Box::new(error)))?;
     std::fs::write(path, text + "\n").map_err(|error| io_error(path, error))
@@ -409,5 +471,7 @@ mod tests {
         assert!(error.contains("the val split has 2 rows but 4 were written"), "{error}");
         let error = check_written(&[copy_output(8)], &split(8), &split(2)).unwrap_err().to_string();
         assert!(error.contains("ran 1 COPY statements"), "{error}");
+        let error = check_written(&[], &split(8), &split(2)).unwrap_err().to_string();
+        assert!(error.contains("ran no COPY statement"), "{error}");
     }
 }

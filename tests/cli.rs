@@ -59,15 +59,26 @@ fn prepare_reports_bad_input_with_a_non_zero_exit_and_no_output() {
 fn sql_runs_the_pipeline_scripts_by_hand() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = format!("data={}", common::dataset_csv().display());
+    let vocab = format!("vocab={}", common::scibert_vocab().display());
+    let scratch = tempfile::tempdir().unwrap();
+    let work = format!("work={}", scratch.path().display());
     let output = mlprep(
         &[
             "sql",
             "-D",
             &data,
+            "-D",
+            &vocab,
+            "-D",
+            &work,
             "-f",
             "sql/01_register.sql",
             "-f",
-            "sql/03_split.sql",
+            "sql/02_stage.sql",
+            "-f",
+            "sql/04_split.sql",
+            "-f",
+            "sql/05_examples.sql",
             "-c",
             "SELECT split, COUNT(*) AS n FROM examples GROUP BY split ORDER BY split",
         ],
@@ -108,16 +119,27 @@ fn the_same_script_gives_the_same_result_locally_and_on_a_standalone_cluster() {
     let data = format!("data={}", common::dataset_csv().display());
     let vocab = format!("vocab={}", common::scibert_vocab().display());
     let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let query = "SELECT split, tag, targets, COUNT(*) AS rows, SUM(token_count(text, '${vocab}')) AS tokens \
-                 FROM examples GROUP BY split, tag, targets ORDER BY split, tag";
+    let query = "SELECT split, tag, targets, COUNT(*) AS rows, SUM(token_count(text, '${vocab}')) AS tokens, \
+                 SUM(tokens) AS staged_tokens FROM examples GROUP BY split, tag, targets ORDER BY split, tag";
+    let scratch = tempfile::tempdir().unwrap();
     let run = |extra: &[&str]| {
-        let mut args = vec!["sql", "--format", "csv", "-D", &data, "-D", &vocab, "-f", "sql/01_register.sql", "-f", "sql/03_split.sql", "-c", query];
+        let work = format!("work={}", scratch.path().join(extra.len().to_string()).display());
+        let mut args = vec!["sql", "--format", "csv", "-D", &data, "-D", &vocab, "-D", &work];
+        for script in ["sql/01_register.sql", "sql/02_stage.sql", "sql/04_split.sql", "sql/05_examples.sql"] {
+            args.extend(["-f", script]);
+        }
+        args.extend(["-c", query]);
         args.extend_from_slice(extra);
         let output = mlprep(&args, repository);
         assert!(output.status.success(), "{extra:?}: {}", text(&output.stderr));
         text(&output.stdout)
     };
     let local = run(&[]);
-    assert_eq!(local.lines().count(), 9, "a header and 4 classes in each of 2 splits:\n{local}");
+    let result: Vec<&str> = local.lines().skip_while(|line| !line.starts_with("split,tag,targets,rows")).collect();
+    assert_eq!(result.len(), 9, "a header and 4 classes in each of 2 splits:\n{local}");
+    for line in &result[1..] {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields[4], fields[5], "staged token counts are token_count of the text: {line}");
+    }
     assert_eq!(run(&["--standalone"]), local);
 }

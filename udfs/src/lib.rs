@@ -4,7 +4,8 @@
 //! - `seeded_hash(seed, value, ...)`: a release-stable XXH64-based shuffle key;
 //! - `clean_text(text)`: the course's cleaning, byte for byte;
 //! - `tokenize(text, tokenizer[, max_length])`: BERT WordPiece ids and attention mask;
-//! - `token_count(text, tokenizer)`: the number of ids `tokenize` gives.
+//! - `token_count(text, tokenizer)`: the number of ids `tokenize` gives;
+//! - `pad_tokens(ids, length, pad_id)`: ids truncated or padded to a length, with their attention mask.
 //!
 //! ```no_run
 //! # use datafusion::prelude::SessionContext;
@@ -24,7 +25,9 @@ mod python_text;
 mod seeded_hash;
 mod stopwords;
 mod text_cleaner;
+mod pad_tokens;
 mod token_count;
+mod token_lists;
 mod tokenize;
 pub mod tokenizer_cache;
 mod wordpiece;
@@ -32,7 +35,7 @@ mod xxhash64;
 
 pub use stopwords::STOPWORDS;
 pub use text_cleaner::TextCleaner;
-pub use tokenize::tokenize_return_type;
+pub use token_lists::tokenize_return_type;
 pub use xxhash64::xxh64;
 
 /// Every mlprep function, ready to register.
@@ -42,6 +45,7 @@ pub fn all_functions() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::new_from_impl(clean_text::CleanText::default())),
         Arc::new(ScalarUDF::new_from_impl(tokenize::Tokenize::default())),
         Arc::new(ScalarUDF::new_from_impl(token_count::TokenCount::default())),
+        Arc::new(ScalarUDF::new_from_impl(pad_tokens::PadTokens::default())),
     ]
 }
 

@@ -1,17 +1,17 @@
 //! `tokenize(text, tokenizer[, max_length])`: BERT WordPiece token ids and attention mask.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, StructArray};
-use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type};
-use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::arrow::array::Array;
+use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-
 use crate::common::{StringColumn, coerce_integer_argument, coerce_text_argument};
+use crate::token_lists::{MaxLengths, TokenLists, tokenize_return_type};
 use crate::tokenizer_cache::{EncodeScratch, TokenizerArgument};
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -23,19 +23,6 @@ impl Default for Tokenize {
     fn default() -> Self {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
-}
-
-/// `List<Int64>` with non-null items: the type of `ids` and `masks`.
-pub fn token_list_type() -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(DataType::Int64, false)))
-}
-
-/// `Struct<ids: List<Int64>, masks: List<Int64>>`: what `tokenize` returns.
-pub fn tokenize_return_type() -> DataType {
-    DataType::Struct(Fields::from(vec![
-        Field::new("ids", token_list_type(), true),
-        Field::new("masks", token_list_type(), true),
-    ]))
 }
 
 static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
@@ -80,47 +67,19 @@ impl ScalarUDFImpl for Tokenize {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let max_lengths = MaxLengths::try_new(args.args.get(2), args.number_rows)?;
+        let max_lengths = MaxLengths::try_new("tokenize", "max_length", args.args.get(2), args.number_rows)?;
         let mut row = 0;
-        let mut ids: Vec<i64> = Vec::new();
-        let mut masks: Vec<i64> = Vec::new();
-        let mut offsets: Vec<i32> = vec![0];
-        let (nulls, is_scalar) = encode_rows_into(&args, "tokenize", &mut ids, |ids, encoding| {
+        let mut lists = TokenLists::default();
+        let TokenLists { ids, rows } = &mut lists;
+        let (nulls, is_scalar) = encode_rows_into(&args, "tokenize", ids, |ids, encoding| {
             let max_length = max_lengths.at(row)?;
             row += 1;
-            if let Some((first, tokenizer)) = encoding {
-                let real_tokens = ids.len() - first;
-                let kept = match max_length {
-                    Some(max_length) if real_tokens > max_length => {
-                        let last = ids[ids.len() - 1];
-                        ids.truncate(first + max_length - 1);
-                        ids.push(last);
-                        max_length
-                    }
-                    _ => real_tokens,
-                };
-                masks.resize(masks.len() + kept, 1);
-                if let Some(max_length) = max_length {
-                    ids.resize(first + max_length, tokenizer.pad_id());
-                    masks.resize(first + max_length, 0);
-                }
+            match encoding {
+                Some((first, tokenizer)) => rows.end_row(ids, first, max_length, tokenizer.pad_id()),
+                None => rows.end_row(ids, ids.len(), None, 0),
             }
-            let end = i32::try_from(ids.len())
-                .or_else(|_| exec_err!("tokenize: more than 2^31 token ids in one batch; use a smaller batch size"))?;
-            offsets.push(end);
-            Ok(())
         })?;
-        let offsets = OffsetBuffer::new(offsets.into());
-        let list = |values: Vec<i64>| -> ArrayRef {
-            Arc::new(ListArray::new(
-                Arc::new(Field::new_list_field(DataType::Int64, false)),
-                offsets.clone(),
-                Arc::new(Int64Array::from(values)),
-                nulls.clone(),
-            ))
-        };
-        let DataType::Struct(fields) = tokenize_return_type() else { unreachable!("tokenize returns a struct") };
-        let tokens: ArrayRef = Arc::new(StructArray::try_new(fields, vec![list(ids), list(masks)], nulls)?);
+        let tokens = lists.finish(nulls)?;
         Ok(if is_scalar {
             ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&tokens, 0)?)
         } else {
@@ -130,42 +89,6 @@ impl ScalarUDFImpl for Tokenize {
 
     fn documentation(&self) -> Option<&Documentation> {
         Some(&DOCUMENTATION)
-    }
-}
-
-/// The `max_length` argument: absent, one value for the batch, or one per row; each at least 2.
-enum MaxLengths {
-    Absent,
-    Constant(Option<i64>),
-    PerRow(Int64Array),
-}
-
-impl MaxLengths {
-    fn try_new(argument: Option<&ColumnarValue>, rows: usize) -> Result<Self> {
-        Ok(match argument {
-            None => Self::Absent,
-            Some(ColumnarValue::Scalar(datafusion::common::ScalarValue::Int64(value))) => Self::Constant(*value),
-            Some(ColumnarValue::Scalar(other)) => return exec_err!("tokenize: max_length must be an integer, got {other}"),
-            Some(ColumnarValue::Array(array)) if array.len() == rows => Self::PerRow(array.as_primitive::<Int64Type>().clone()),
-            Some(ColumnarValue::Array(array)) => {
-                return exec_err!("tokenize: max_length has {} values for {rows} rows", array.len());
-            }
-        })
-    }
-
-    fn at(&self, row: usize) -> Result<Option<usize>> {
-        let value = match self {
-            Self::Absent => return Ok(None),
-            Self::Constant(value) => *value,
-            Self::PerRow(values) => values.is_valid(row).then(|| values.value(row)),
-        };
-        match value {
-            None => exec_err!("tokenize: max_length must not be NULL"),
-            Some(length) if length < 2 => {
-                exec_err!("tokenize: max_length must be at least 2 (room for [CLS] and [SEP]), got {length}")
-            }
-            Some(length) => Ok(Some(length as usize)),
-        }
     }
 }
 

@@ -1,0 +1,29 @@
+-- Step 2: read the CSV once. Every row's key, class, shuffle key, cleaned text and token ids are staged as
+-- Parquet, and every later step reads the staged rows (only the columns it needs) instead of the CSV.
+--
+-- Parameters: ${key} the column identifying a row (default id); ${stratify} the class column (default tag);
+-- ${seed} (default 1234); ${vocab} the tokenizer (a BERT vocab.txt or a tokenizer.json); ${work} a scratch
+-- directory (`mlprep prepare` uses one inside its staging directory and deletes it).
+--
+-- Cleaning and tokenizing run here, once per row and in parallel over every partition. The text is
+-- title, a space, description (a missing title or description counts as empty text). The ids are not
+-- padded: step 6 pads each split to its longest row, which is known only once every row is tokenized.
+-- The staged files are scratch data: lz4 compresses them fast; the final files use the default codec.
+COPY (
+    SELECT key, class, shuffle_hash, text, ids, CAST(cardinality(ids) AS BIGINT) AS tokens
+    FROM (
+        SELECT key, class, shuffle_hash, text, tokenize(text, '${vocab}')['ids'] AS ids
+        FROM (
+            SELECT ${key:-id} AS key,
+                   ${stratify:-tag} AS class,
+                   seeded_hash(${seed:-1234}, ${key:-id}) AS shuffle_hash,
+                   clean_text(concat(coalesce(title, ''), ' ', coalesce(description, ''))) AS text
+            FROM projects
+        )
+    )
+)
+TO '${work}/staged_rows/' STORED AS PARQUET OPTIONS ('format.compression' 'lz4_raw');
+
+DROP TABLE IF EXISTS staged_rows;
+
+CREATE EXTERNAL TABLE staged_rows STORED AS PARQUET LOCATION '${work}/staged_rows/';

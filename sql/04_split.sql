@@ -1,0 +1,42 @@
+-- Step 4: the seeded shuffle, the stratified split and the class indices, as views over the staged rows.
+--
+-- Parameters: ${test_size} (default 0.2): per class, ceil(test_size * rows) rows, computed in float64 as
+-- scikit-learn's train_test_split does, go to validation and the rest to training. The seed and the key
+-- were applied in step 2 (shuffle_hash = seeded_hash(seed, key)).
+--
+-- The shuffle order is shuffle_hash, ties broken by the key. The split is decided on narrow rows (key,
+-- class, hash) and summed up as one boundary per class: the last validation row of the class in the
+-- shuffle order. Step 5 compares every row with its class's boundary, so the full rows never go through
+-- a sort or a shuffle by class, and cleaning, tokenizing and writing stay parallel.
+
+-- The shuffle key of every row.
+CREATE OR REPLACE VIEW shuffle_keys AS
+SELECT key, class, shuffle_hash FROM staged_rows;
+
+-- Per class: its rows and how many go to validation.
+CREATE OR REPLACE VIEW class_sizes AS
+SELECT class,
+       COUNT(*) AS class_rows,
+       CAST(CEIL(CAST(${test_size:-0.2} AS DOUBLE) * CAST(COUNT(*) AS DOUBLE)) AS BIGINT) AS val_rows
+FROM shuffle_keys
+GROUP BY class;
+
+-- Classes in ascending order -> 0..k-1, over the classes present in the training split (as the original).
+CREATE OR REPLACE VIEW class_to_index AS
+SELECT class, CAST(ROW_NUMBER() OVER (ORDER BY class) - 1 AS BIGINT) AS class_index
+FROM class_sizes
+WHERE class_rows > val_rows;
+
+-- Per class: the shuffle key of its last validation row, and the class index (NULL for a class too small
+-- to have training rows). A row goes to validation when its (shuffle_hash, key) is at or before its
+-- class's boundary: exactly the first val_rows of the class.
+CREATE OR REPLACE VIEW val_boundaries AS
+SELECT p.class, p.shuffle_hash AS last_val_hash, p.key AS last_val_key, c.class_index
+FROM (
+    SELECT k.class, k.shuffle_hash, k.key, s.val_rows,
+           ROW_NUMBER() OVER (PARTITION BY k.class ORDER BY k.shuffle_hash, k.key) AS shuffle_position
+    FROM shuffle_keys k
+    JOIN class_sizes s ON k.class = s.class
+) p
+LEFT JOIN class_to_index c ON p.class = c.class
+WHERE p.shuffle_position = p.val_rows;

@@ -1,0 +1,108 @@
+//! `pad_tokens(ids, length, pad_id)`: token ids truncated or padded to a length, with their attention mask.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::common::{coerce_integer_argument, invoke_on_arrays};
+use crate::token_lists::{MaxLengths, TokenLists, tokenize_return_type};
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PadTokens {
+    signature: Signature,
+}
+
+impl Default for PadTokens {
+    fn default() -> Self {
+        Self { signature: Signature::user_defined(Volatility::Immutable) }
+    }
+}
+
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DocSection { include: true, label: "mlprep Functions", description: None },
+        "Fits token ids to `length`: longer lists are truncated keeping their last id (`[SEP]`) last, shorter \
+         ones padded with `pad_id` and mask 0. Returns the same `{ids, masks}` struct as `tokenize`, so \
+         `pad_tokens(tokenize(text, tok)['ids'], n, 0)` equals `tokenize(text, tok, n)`: tokenize once, unpadded, \
+         and choose the length later (e.g. the longest row of a split). NULL ids give NULL.",
+        "pad_tokens(ids, length, pad_id)",
+    )
+    .with_sql_example(
+        "```sql\n> SELECT pad_tokens([102, 1845, 103], 5, 0) AS padded;\n+------------------------------------------------+\n| padded                                         |\n+------------------------------------------------+\n| {ids: [102, 1845, 103, 0, 0], masks: [1, 1, 1, 0, 0]} |\n+------------------------------------------------+\n```",
+    )
+    .with_argument("ids", "List of integer token ids, e.g. `tokenize(...)['ids']`.")
+    .with_argument("length", "Integer >= 2 (a constant or a column): the number of ids every row gets.")
+    .with_argument("pad_id", "Integer constant: the id of `[PAD]` (0 in BERT vocabularies).")
+    .with_related_udf("tokenize")
+    .build()
+});
+
+impl ScalarUDFImpl for PadTokens {
+    fn name(&self) -> &str {
+        "pad_tokens"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(tokenize_return_type())
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [ids, length, pad_id] = arg_types else {
+            return plan_err!("pad_tokens: expected (ids, length, pad_id), got {} argument(s)", arg_types.len());
+        };
+        let ids_are_integers = match ids {
+            DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) => {
+                item.data_type().is_integer() || item.data_type() == &DataType::Null
+            }
+            DataType::Null => true,
+            _ => false,
+        };
+        if !ids_are_integers {
+            return plan_err!("pad_tokens: argument `ids` must be a list of integers, got {ids}");
+        }
+        Ok(vec![
+            DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
+            coerce_integer_argument("pad_tokens", "length", length)?,
+            coerce_integer_argument("pad_tokens", "pad_id", pad_id)?,
+        ])
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let pad_id = match &args.args[2] {
+            ColumnarValue::Scalar(ScalarValue::Int64(Some(pad_id))) => *pad_id,
+            _ => return exec_err!("pad_tokens: pad_id must be a non-NULL integer constant"),
+        };
+        invoke_on_arrays(&args.args[..2], args.number_rows, |arrays| {
+            let ids = arrays[0].as_list::<i32>();
+            let lengths = MaxLengths::try_new("pad_tokens", "length", Some(&ColumnarValue::Array(Arc::clone(&arrays[1]))), ids.len())?;
+            if ids.values().null_count() > 0 {
+                return exec_err!("pad_tokens: ids must not hold NULL items");
+            }
+            let values = ids.values().as_primitive::<Int64Type>().values();
+            let offsets = ids.value_offsets();
+            let mut lists = TokenLists::default();
+            for row in 0..ids.len() {
+                if ids.is_null(row) {
+                    lists.push_null_row()?;
+                } else {
+                    let row_ids = &values[offsets[row] as usize..offsets[row + 1] as usize];
+                    lists.push_row(row_ids, lengths.at(row)?, pad_id)?;
+                }
+            }
+            lists.finish(ids.nulls().cloned())
+        })
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOCUMENTATION)
+    }
+}
