@@ -39,8 +39,7 @@ async fn main() -> datafusion::common::Result<()> {
     let context = connect(&SessionOptions { target_partitions: partitions, cluster, ..Default::default() }).await?;
     let mut runner = ScriptRunner::new(context, params);
     runner.run_script(SCRIPTS[0].0, SCRIPTS[0].1, None).await?;
-    let stage = split_statements(SCRIPTS[1].1);
-    explain(&mut runner, "sql/02_stage.sql", &stage[0].text).await?;
+    explain(&mut runner, "sql/02_stage.sql", &split_statements(SCRIPTS[1].1)[0].text).await?;
     let result = async {
         runner.run_script(SCRIPTS[1].0, SCRIPTS[1].1, None).await?;
         runner.run_script(SCRIPTS[3].0, SCRIPTS[3].1, None).await?;
@@ -49,10 +48,7 @@ async fn main() -> datafusion::common::Result<()> {
         }
         // The examples view of step 5, then the first COPY of step 6.
         runner.run_script(SCRIPTS[4].0, &split_statements(SCRIPTS[4].1)[0].text, None).await?;
-        let write = split_statements(SCRIPTS[5].1);
-        runner.run_script(SCRIPTS[5].0, &write[0].text, None).await?;
-        runner.run_script(SCRIPTS[5].0, &write[1].text, None).await?;
-        explain(&mut runner, "sql/06_write.sql", &write[2].text).await
+        explain(&mut runner, "sql/06_write.sql", &split_statements(SCRIPTS[5].1)[0].text).await
     }
     .await;
     let _ = std::fs::remove_dir_all(&work);

@@ -9,6 +9,8 @@
 -- title, a space, description (a missing title or description counts as empty text). The ids are not
 -- padded: step 6 pads each split to its longest row, which is known only once every row is tokenized.
 -- The staged files are scratch data: lz4 compresses them fast; the final files use the default codec.
+-- The CSV is read by one task (quoted newlines forbid splitting it); a round-robin repartition spreads its
+-- rows over every partition for the text work (mlprep turns it on for Ballista, which turns it off).
 COPY (
     SELECT key, class, shuffle_hash, text, ids, CAST(cardinality(ids) AS BIGINT) AS tokens
     FROM (

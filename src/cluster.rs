@@ -38,6 +38,9 @@ fn client_state(options: &SessionOptions) -> Result<SessionState> {
     // (one row per class) would become a sort-merge join shuffled by class, funnelling the full rows
     // through one task per class. With hash joins back, the boundaries are sent to every task instead.
     config.options_mut().optimizer.prefer_hash_join = true;
+    // Ballista also turns round-robin repartitioning off, which would leave cleaning and tokenizing (step 2)
+    // in the one task that reads the CSV; with it, every task reads the CSV and keeps its share of batches.
+    config.options_mut().optimizer.enable_round_robin_repartition = true;
     let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime_env(options)?)
