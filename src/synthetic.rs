@@ -74,12 +74,14 @@ pub fn write_projects_csv(out: &mut impl Write, rows: u64, seed: u64) -> std::io
         write_quoted(out, &text)?;
         out.write_all(b",")?;
         text.clear();
-        let sentences = rng.random_range(1..4);
+        // Lengths chosen so that cleaned texts match the course data's: about 15 words and 20 SciBERT ids
+        // per row on average (measured by `mlprep bench`).
+        let sentences = rng.random_range(1..3);
         for sentence in 0..sentences {
             if sentence > 0 {
                 text.push_str(if rng.random_bool(0.05) { ".\n" } else { ". " });
             }
-            let words = rng.random_range(4..18);
+            let words = rng.random_range(4..14);
             write_words(&mut rng, tag, words, &mut text);
         }
         if rng.random_bool(0.15) {
