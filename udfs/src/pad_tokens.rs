@@ -81,6 +81,10 @@ impl ScalarUDFImpl for PadTokens {
             ColumnarValue::Scalar(ScalarValue::Int64(Some(pad_id))) => *pad_id,
             _ => return exec_err!("pad_tokens: pad_id must be a non-NULL integer constant"),
         };
+        let constant_length = match &args.args[1] {
+            ColumnarValue::Scalar(ScalarValue::Int64(Some(length))) if *length >= 2 => Some(*length as usize),
+            _ => None,
+        };
         invoke_on_arrays(&args.args[..2], args.number_rows, |arrays| {
             let ids = arrays[0].as_list::<i32>();
             let lengths = MaxLengths::try_new("pad_tokens", "length", Some(&ColumnarValue::Array(Arc::clone(&arrays[1]))), ids.len())?;
@@ -89,7 +93,8 @@ impl ScalarUDFImpl for PadTokens {
             }
             let values = ids.values().as_primitive::<Int64Type>().values();
             let offsets = ids.value_offsets();
-            let mut lists = TokenLists::default();
+            let expected_ids = constant_length.map_or(values.len(), |length| length * ids.len());
+            let mut lists = TokenLists::with_capacity(ids.len(), expected_ids);
             for row in 0..ids.len() {
                 if ids.is_null(row) {
                     lists.push_null_row()?;

@@ -33,13 +33,19 @@ pub fn is_word_char(c: char) -> bool {
 /// can never change what the cleaning keeps and is not reproduced.
 pub fn lowercase_into(text: &str, out: &mut String) {
     out.clear();
-    if text.is_ascii() {
-        out.push_str(text);
-        out.make_ascii_lowercase();
-    } else {
-        out.reserve(text.len());
-        for c in text.chars() {
+    out.reserve(text.len());
+    let mut rest = text;
+    // ASCII runs are copied and lowered in bulk; only the other characters go through Unicode's mapping.
+    while !rest.is_empty() {
+        let ascii = rest.bytes().position(|byte| !byte.is_ascii()).unwrap_or(rest.len());
+        let start = out.len();
+        out.push_str(&rest[..ascii]);
+        out[start..].make_ascii_lowercase();
+        rest = &rest[ascii..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
             out.extend(c.to_lowercase());
+            rest = chars.as_str();
         }
     }
 }

@@ -15,22 +15,29 @@
 //! separator anyway, so it never changes the result. Step 6 runs last on the collapsed text, so a URL's
 //! `https` leaves its neighbours' spaces behind (`"https://a.b"` → `" a b"`): reproduced, not fixed.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
 use crate::python_text::{is_word_char, lowercase_into};
 use crate::stopwords::STOPWORDS;
+use crate::wordpiece::FnvHasher;
 
-/// The stopwords grouped by their first letter, each group in alternation order: at a given position only
-/// the words starting with that letter can match, and among them the first in the original order wins.
-static STOPWORDS_BY_FIRST_LETTER: LazyLock<[Vec<&'static [u8]>; 26]> = LazyLock::new(|| {
-    let mut groups: [Vec<&'static [u8]>; 26] = Default::default();
-    for word in STOPWORDS {
-        let first = word.as_bytes()[0];
-        debug_assert!(first.is_ascii_lowercase(), "stopwords start with a lowercase ASCII letter");
-        groups[usize::from(first - b'a')].push(word.as_bytes());
-    }
-    groups
-});
+/// The stopwords by their head, the part before any apostrophe (`don` for both `don` and `don't`), each
+/// list in alternation order. A stopword can only match where the text's run of ASCII word characters
+/// equals its head: a match must end at a word boundary, and the only non-word character inside a
+/// stopword is its apostrophe. So one look-up per word replaces trying every stopword.
+static STOPWORDS_BY_HEAD: LazyLock<HashMap<&'static [u8], Vec<&'static [u8]>, BuildHasherDefault<FnvHasher>>> =
+    LazyLock::new(|| {
+        let mut heads: HashMap<&'static [u8], Vec<&'static [u8]>, BuildHasherDefault<FnvHasher>> = HashMap::default();
+        for word in STOPWORDS {
+            let bytes = word.as_bytes();
+            debug_assert!(bytes.iter().all(|&byte| byte.is_ascii_lowercase() || byte == b'\''));
+            let head = bytes.split(|&byte| byte == b'\'').next().expect("split yields at least one part");
+            heads.entry(head).or_default().push(bytes);
+        }
+        heads
+    });
 
 /// Reusable buffers for cleaning many texts without allocating per text.
 #[derive(Default)]
@@ -94,13 +101,13 @@ fn remove_stopwords_and_collapse(lowered: &str, out: &mut String) {
 /// The length of the stopword matching `\b(w1|...|wn)\b` at `position`, where `\b` already holds before it.
 #[inline]
 fn stopword_at(text: &str, position: usize) -> Option<usize> {
-    let rest = &text.as_bytes()[position..];
-    let candidates = &STOPWORDS_BY_FIRST_LETTER[usize::from(rest[0] - b'a')];
-    candidates.iter().find_map(|word| {
-        let ends_at_word_boundary = rest.starts_with(word)
-            && text[position + word.len()..].chars().next().is_none_or(|next| !is_word_char(next));
-        ends_at_word_boundary.then_some(word.len())
-    })
+    let bytes = text.as_bytes();
+    let rest = &bytes[position..];
+    let run = rest.iter().position(|&byte| !(byte.is_ascii_alphanumeric() || byte == b'_')).unwrap_or(rest.len());
+    let ends_at_word_boundary = |end: usize| text[position + end..].chars().next().is_none_or(|next| !is_word_char(next));
+    // The first stopword in alternation order whose head is the run and which ends at a word boundary.
+    let candidates = STOPWORDS_BY_HEAD.get(&rest[..run])?;
+    candidates.iter().find_map(|word| (rest.starts_with(word) && ends_at_word_boundary(word.len())).then_some(word.len()))
 }
 
 /// Step 6: `re.sub(r"http\S+", "", text)` on text made only of `[a-z0-9]` and single spaces.

@@ -42,6 +42,13 @@ impl Default for TokenLists {
 }
 
 impl TokenLists {
+    /// Room for `rows` rows and `ids` ids before any reallocation.
+    pub fn with_capacity(rows: usize, ids: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self { ids: Vec::with_capacity(ids), rows: RowEnds { masks: Vec::with_capacity(ids), offsets } }
+    }
+
     /// Appends one row of `row_ids`, truncated or padded as [`RowEnds::end_row`] says.
     pub fn push_row(&mut self, row_ids: &[i64], max_length: Option<usize>, pad_id: i64) -> Result<()> {
         let first = self.ids.len();
