@@ -29,14 +29,15 @@ WHERE class_rows > val_rows;
 
 -- Per class: the shuffle key of its last validation row, and the class index (NULL for a class too small
 -- to have training rows). A row goes to validation when its (shuffle_hash, key) is at or before its
--- class's boundary: exactly the first val_rows of the class.
+-- class's boundary: exactly the first val_rows of the class. class_sizes (one row per class) comes first
+-- in the join so that it is the side the hash join holds in memory, not the rows.
 CREATE OR REPLACE VIEW val_boundaries AS
 SELECT p.class, p.shuffle_hash AS last_val_hash, p.key AS last_val_key, c.class_index
 FROM (
     SELECT k.class, k.shuffle_hash, k.key, s.val_rows,
            ROW_NUMBER() OVER (PARTITION BY k.class ORDER BY k.shuffle_hash, k.key) AS shuffle_position
-    FROM shuffle_keys k
-    JOIN class_sizes s ON k.class = s.class
+    FROM class_sizes s
+    JOIN shuffle_keys k ON k.class = s.class
 ) p
 LEFT JOIN class_to_index c ON p.class = c.class
 WHERE p.shuffle_position = p.val_rows;
