@@ -188,6 +188,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let class_to_index = read_class_to_index(&stats[1].batches)?;
     let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
     check_split(options, rows_read, &train, &val)?;
+    check_split_sizes(options.test_size, &class_to_index, &train, &val)?;
     for split in [&mut train, &mut val] {
         split.padded_length = options.max_length.map_or(split.max_tokens, |length| length as i64);
     }
@@ -280,6 +281,39 @@ fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, va
         return Err(accounting_error(format!(
             "read {rows_read} rows but the split holds {} train + {} val",
             train.rows, val.rows
+        )));
+    }
+    Ok(())
+}
+
+/// The split, checked against its definition: per class, `ceil(test_size * rows)` rows in validation, and the
+/// classes with training rows indexed 0..k-1 in sorted order. The counts come from the rows themselves, the
+/// boundaries and indices from small aggregates computed apart; a Ballista 55 cluster that lost an executor
+/// was seen to read a re-run task's shuffle output twice, which doubles an aggregate without changing the
+/// row totals, so this is where such a run is caught.
+fn check_split_sizes(
+    test_size: f64,
+    class_to_index: &BTreeMap<String, i64>,
+    train: &SplitReport,
+    val: &SplitReport,
+) -> Result<()> {
+    let classes: std::collections::BTreeSet<&String> =
+        train.rows_per_class.keys().chain(val.rows_per_class.keys()).collect();
+    for class in classes {
+        let train_rows = train.rows_per_class.get(class).copied().unwrap_or(0);
+        let val_rows = val.rows_per_class.get(class).copied().unwrap_or(0);
+        let rows = train_rows + val_rows;
+        let expected = (test_size * rows as f64).ceil() as u64;
+        if val_rows != expected {
+            return Err(accounting_error(format!(
+                "class '{class}' has {rows} rows and {val_rows} in validation, but ceil({test_size} * {rows}) = {expected}"
+            )));
+        }
+    }
+    let expected_indices: BTreeMap<String, i64> = train.rows_per_class.keys().cloned().zip(0..).collect();
+    if *class_to_index != expected_indices {
+        return Err(accounting_error(format!(
+            "the class indices {class_to_index:?} are not the training classes in order {expected_indices:?}"
         )));
     }
     Ok(())
@@ -462,6 +496,27 @@ mod tests {
 
     fn split(rows: u64) -> SplitReport {
         SplitReport { rows, ..Default::default() }
+    }
+
+    fn report(classes: &[(&str, u64)]) -> SplitReport {
+        let rows_per_class: BTreeMap<String, u64> = classes.iter().map(|(class, rows)| (class.to_string(), *rows)).collect();
+        SplitReport { rows: rows_per_class.values().sum(), rows_per_class, ..Default::default() }
+    }
+
+    #[test]
+    fn split_sizes_must_follow_the_definition() {
+        let indices = BTreeMap::from([("a".to_owned(), 0), ("b".to_owned(), 1)]);
+        // 10 rows -> 2 in validation, 7 rows -> ceil(1.4) = 2.
+        check_split_sizes(0.2, &indices, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)])).unwrap();
+        let error = check_split_sizes(0.2, &indices, &report(&[("a", 6), ("b", 5)]), &report(&[("a", 4), ("b", 2)]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("class 'a' has 10 rows and 4 in validation, but ceil(0.2 * 10) = 2"), "{error}");
+        let shifted = BTreeMap::from([("a".to_owned(), 1), ("b".to_owned(), 2)]);
+        let error = check_split_sizes(0.2, &shifted, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("are not the training classes in order"), "{error}");
     }
 
     #[test]
