@@ -27,17 +27,18 @@ use crate::wordpiece::FnvHasher;
 /// list in alternation order. A stopword can only match where the text's run of ASCII word characters
 /// equals its head: a match must end at a word boundary, and the only non-word character inside a
 /// stopword is its apostrophe. So one look-up per word replaces trying every stopword.
-static STOPWORDS_BY_HEAD: LazyLock<HashMap<&'static [u8], Vec<&'static [u8]>, BuildHasherDefault<FnvHasher>>> =
-    LazyLock::new(|| {
-        let mut heads: HashMap<&'static [u8], Vec<&'static [u8]>, BuildHasherDefault<FnvHasher>> = HashMap::default();
-        for word in STOPWORDS {
-            let bytes = word.as_bytes();
-            debug_assert!(bytes.iter().all(|&byte| byte.is_ascii_lowercase() || byte == b'\''));
-            let head = bytes.split(|&byte| byte == b'\'').next().expect("split yields at least one part");
-            heads.entry(head).or_default().push(bytes);
-        }
-        heads
-    });
+static STOPWORDS_BY_HEAD: LazyLock<StopwordsByHead> = LazyLock::new(|| {
+    let mut heads = StopwordsByHead::default();
+    for word in STOPWORDS {
+        let bytes = word.as_bytes();
+        debug_assert!(bytes.iter().all(|&byte| byte.is_ascii_lowercase() || byte == b'\''));
+        let head = bytes.split(|&byte| byte == b'\'').next().expect("split yields at least one part");
+        heads.entry(head).or_default().push(bytes);
+    }
+    heads
+});
+
+type StopwordsByHead = HashMap<&'static [u8], Vec<&'static [u8]>, BuildHasherDefault<FnvHasher>>;
 
 /// Reusable buffers for cleaning many texts without allocating per text.
 #[derive(Default)]
