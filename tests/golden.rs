@@ -152,3 +152,50 @@ fn tokenizer_json_fast_path_is_detected_never_guessed() {
     let error = load_tokenizer(empty.to_str().unwrap()).err().unwrap().to_string();
     assert!(error.contains("empty.txt") && error.contains("is empty"), "{error}");
 }
+
+/// Differential fuzzing of the fast path against the `tokenizers` crate: random texts built from what
+/// stresses WordPiece (vocabulary pieces glued together, digits, every ASCII punctuation character, capitals,
+/// runs of whitespace, words over 100 characters, non-ASCII letters, accents and emoji that must fall back),
+/// raw and after `clean_text`; every one must give the crate's ids exactly.
+#[test]
+fn fast_path_matches_the_tokenizers_crate_on_fuzzed_texts() {
+    use rand::{Rng, SeedableRng};
+    let tokenizer = load_tokenizer(scibert_vocab().to_str().unwrap()).unwrap();
+    assert!(tokenizer.has_fast_path());
+    let vocab = std::fs::read_to_string(scibert_vocab()).unwrap();
+    let pieces: Vec<&str> = vocab.lines().filter(|piece| !piece.starts_with('[')).collect();
+    let odd = ["é", "ß", "İ", "中文", "🚀", "\u{301}", "½", "\t", "\n", "  ", "[MASK]", "Ⅻ", "ǅ"];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_261_125);
+    let mut cleaner = TextCleaner::default();
+    let mut scratch = EncodeScratch::default();
+    let (mut fast, mut fallback) = (0, 0);
+    for case in 0..20_000 {
+        let mut text = String::new();
+        for _ in 0..rng.random_range(0..12) {
+            match rng.random_range(0..10) {
+                0..=4 => {
+                    // One word of one to four pieces, the continuations without their `##`.
+                    for _ in 0..rng.random_range(1..5) {
+                        text.push_str(pieces[rng.random_range(0..pieces.len())].trim_start_matches("##"));
+                    }
+                }
+                5 => text.push(char::from(rng.random_range(b'!'..=b'~'))),
+                6 => text.push_str(&rng.random_range(0..100_000u32).to_string()),
+                7 => text.push_str(&"x".repeat(rng.random_range(95..110))),
+                8 => text.push_str(odd[rng.random_range(0..odd.len())]),
+                _ => text.push_str(&pieces[rng.random_range(0..pieces.len())].to_uppercase()),
+            }
+            text.push(' ');
+        }
+        let cleaned = cleaner.clean(&text).to_owned();
+        for input in [text.as_str(), cleaned.as_str()] {
+            let (mut ours, mut reference) = (Vec::new(), Vec::new());
+            tokenizer.encode_into(input, &mut ours, &mut scratch).unwrap();
+            tokenizer.encode_with_reference_into(input, &mut reference).unwrap();
+            assert_eq!(ours, reference, "case {case}: {input:?}");
+            if input.is_ascii() && !input.contains('[') { fast += 1 } else { fallback += 1 }
+        }
+    }
+    // Both paths were exercised, the fast one on most inputs.
+    assert!(fast > 20_000 && fallback > 1_000, "fast {fast}, fallback {fallback}");
+}
