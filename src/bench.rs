@@ -22,7 +22,7 @@ use futures::StreamExt;
 use mlprep_udfs::tokenizer_cache::{LoadedTokenizer, load_tokenizer};
 
 use crate::csv_source::{CsvSource, quote_literal_body};
-use crate::pipeline::{PrepareOptions, SCRIPTS, prepare};
+use crate::pipeline::{PrepareOptions, SCRIPTS, io_error, prepare};
 use crate::script::ScriptRunner;
 use crate::session::{Cluster, SessionOptions, connect};
 
@@ -523,10 +523,6 @@ fn max_peak(a: Option<u64>, b: Option<u64>) -> Option<u64> {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     }
-}
-
-fn io_error(path: &Path, error: std::io::Error) -> DataFusionError {
-    DataFusionError::Execution(format!("'{}': {error}", path.display()))
 }
 
 /// The report as a table, every speed also a ratio to the baseline (a).

@@ -464,7 +464,7 @@ fn write_json(path: &Path, value: &Value) -> Result<()> {
     std::fs::write(path, text + "\n").map_err(|error| io_error(path, error))
 }
 
-fn io_error(path: &Path, error: std::io::Error) -> DataFusionError {
+pub(crate) fn io_error(path: &Path, error: std::io::Error) -> DataFusionError {
     DataFusionError::Execution(format!("'{}': {error}", path.display()))
 }
 

@@ -69,12 +69,14 @@ impl ScalarUDFImpl for Tokenize {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let max_lengths = MaxLengths::try_new("tokenize", "max_length", args.args.get(2), args.number_rows)?;
         let mut row = 0;
-        // About one id per 5 bytes of cleaned text, plus [CLS] and [SEP]: few reallocations.
+        // About one id per 5 bytes of cleaned text, plus [CLS] and [SEP]: few reallocations. Capped per row,
+        // because a sliced string array (Utf8View especially) can hold buffers far larger than its rows.
+        let rows = args.number_rows;
         let text_bytes = match &args.args[0] {
             ColumnarValue::Array(array) => array.get_buffer_memory_size(),
             ColumnarValue::Scalar(_) => 0,
         };
-        let mut lists = TokenLists::with_capacity(args.number_rows, text_bytes / 5 + 2 * args.number_rows);
+        let mut lists = TokenLists::with_capacity(rows, (text_bytes / 5 + 2 * rows).min(128 * rows));
         let TokenLists { ids, rows } = &mut lists;
         let (nulls, is_scalar) = encode_rows_into(&args, "tokenize", ids, |ids, encoding| {
             let max_length = max_lengths.at(row)?;
