@@ -3,17 +3,24 @@
 --
 -- Parameters: ${key} the column identifying a row (default id); ${stratify} the class column (default tag);
 -- ${seed} (default 1234); ${vocab} the tokenizer (a BERT vocab.txt or a tokenizer.json); ${work} a scratch
--- directory (`mlprep prepare` uses one inside its staging directory and deletes it).
+-- directory (`mlprep prepare` uses one inside its staging directory and deletes it); ${buckets} (default 1)
+-- how many ranges of the shuffle order the rows are staged in.
 --
 -- Cleaning and tokenizing run here, once per row and in parallel over every partition. The text is
 -- title, a space, description (a missing title or description counts as empty text). The ids are not
 -- padded: step 6 pads each split to its longest row, which is known only once every row is tokenized.
 -- The staged files are scratch data, written for speed: lz4, no dictionary encoding (it costs more than it
--- saves on nearly unique texts), and row groups of 128K rows to bound what the writers hold in memory.
+-- saves on nearly unique texts), and row groups of 32K rows to bound what the writers (one per bucket)
+-- hold in memory.
+-- Bucket b holds the rows whose shuffle_hash lies in the b-th of ${buckets} equal ranges of the hash (its top
+-- 32 bits times ${buckets}, over 2^32), so buckets in order are the shuffle order in pieces: step 6 sorts
+-- and writes each bucket apart (bounded memory, one file per bucket, several at once). `mlprep prepare`
+-- sets ${buckets} from the input's size only, so the output never depends on partitions or memory.
 -- The CSV is read by one task (quoted newlines forbid splitting it); a round-robin repartition spreads its
 -- rows over every partition for the text work (mlprep turns it on for Ballista, which turns it off).
 COPY (
-    SELECT key, class, shuffle_hash, text, ids, CAST(cardinality(ids) AS BIGINT) AS tokens
+    SELECT key, class, shuffle_hash, text, ids, CAST(cardinality(ids) AS BIGINT) AS tokens,
+           CAST(((shuffle_hash >> 32) * ${buckets:-1}) >> 32 AS BIGINT) AS bucket
     FROM (
         SELECT key, class, shuffle_hash, text, tokenize(text, '${vocab}')['ids'] AS ids
         FROM (
@@ -25,9 +32,9 @@ COPY (
         )
     )
 )
-TO '${work}/staged_rows/' STORED AS PARQUET
-OPTIONS ('format.compression' 'lz4_raw', 'format.dictionary_enabled' 'false', 'format.max_row_group_size' '131072');
+TO '${work}/staged_rows/' STORED AS PARQUET PARTITIONED BY (bucket)
+OPTIONS ('format.compression' 'lz4_raw', 'format.dictionary_enabled' 'false', 'format.max_row_group_size' '32768');
 
 DROP TABLE IF EXISTS staged_rows;
 
-CREATE EXTERNAL TABLE staged_rows STORED AS PARQUET LOCATION '${work}/staged_rows/';
+CREATE EXTERNAL TABLE staged_rows STORED AS PARQUET PARTITIONED BY (bucket) LOCATION '${work}/staged_rows/';

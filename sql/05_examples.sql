@@ -4,7 +4,7 @@
 -- their values, so that the planner knows val_boundaries is small and the join below sends it to every
 -- partition of the staged rows (no shuffle of the full rows by class).
 
--- Every row: its split, shuffle key, key (as id), class (as tag), target, cleaned text and unpadded ids.
+-- Every row: its split, shuffle key, key (as id), class (as tag), target, cleaned text, unpadded ids, bucket.
 CREATE OR REPLACE VIEW examples AS
 SELECT CASE
            WHEN r.shuffle_hash < b.last_val_hash
@@ -17,7 +17,8 @@ SELECT CASE
        b.class_index AS targets,
        r.text,
        r.ids,
-       r.tokens
+       r.tokens,
+       r.bucket
 FROM staged_rows r
 JOIN val_boundaries b ON r.class = b.class;
 

@@ -1,8 +1,11 @@
--- Step 6: write each split as Parquet, in its shuffled order, padded.
+-- Step 6: write each split as Parquet, in its shuffled order, padded: one bucket of the staged rows (step 2)
+-- per file. `mlprep prepare` runs this once per bucket b with ${bucket} = b and ${part} = b in five digits
+-- (several buckets at once); the files in name order hold the split in shuffle order.
 --
--- Parameters: ${out} the output directory; ${train_pad_to} and ${val_pad_to} the padding lengths (each
--- split's longest row from step 5, or --max-length, which also truncates longer rows keeping [SEP] last);
--- ${pad_id} the tokenizer's [PAD] id (default 0). Columns: id, tag, text (cleaned), ids, masks, targets.
+-- Parameters: ${bucket} (default 0) and ${part} (default 00000); ${out} the output directory; ${train_pad_to}
+-- and ${val_pad_to} the padding lengths (each split's longest row from step 5, or --max-length, which also
+-- truncates longer rows keeping [SEP] last); ${pad_id} the tokenizer's [PAD] id (default 0).
+-- Columns: id, tag, text (cleaned), ids, masks, targets.
 -- `tag` and `text` are written as Utf8 whatever layout the engine uses inside (DataFusion prefers Utf8View,
 -- Ballista Utf8), so the files are the same wherever the plan runs and every Parquet reader knows the type.
 --
@@ -20,11 +23,11 @@ COPY (
     FROM (
         SELECT id, tag, text, targets, shuffle_hash, pad_tokens(ids, ${train_pad_to}, ${pad_id:-0}) AS tokens
         FROM examples
-        WHERE split = 'train'
+        WHERE split = 'train' AND bucket = '${bucket:-0}'
     )
     ORDER BY shuffle_hash, id, targets
 )
-TO '${out}/train/part-00000.parquet' STORED AS PARQUET;
+TO '${out}/train/part-${part:-00000}.parquet' STORED AS PARQUET;
 
 COPY (
     SELECT id, arrow_cast(tag, 'Utf8') AS tag, arrow_cast(text, 'Utf8') AS text,
@@ -32,8 +35,8 @@ COPY (
     FROM (
         SELECT id, tag, text, targets, shuffle_hash, pad_tokens(ids, ${val_pad_to}, ${pad_id:-0}) AS tokens
         FROM examples
-        WHERE split = 'val'
+        WHERE split = 'val' AND bucket = '${bucket:-0}'
     )
     ORDER BY shuffle_hash, id, targets
 )
-TO '${out}/val/part-00000.parquet' STORED AS PARQUET;
+TO '${out}/val/part-${part:-00000}.parquet' STORED AS PARQUET;

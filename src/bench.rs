@@ -20,9 +20,10 @@ use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use futures::StreamExt;
 use mlprep_udfs::tokenizer_cache::{LoadedTokenizer, load_tokenizer};
+use sha2::{Digest, Sha256};
 
 use crate::csv_source::{CsvSource, quote_literal_body};
-use crate::pipeline::{PrepareOptions, SCRIPTS, io_error, prepare};
+use crate::pipeline::{PrepareOptions, SCRIPTS, io_error, prepare, split_files};
 use crate::script::ScriptRunner;
 use crate::session::{Cluster, SessionOptions, connect};
 
@@ -408,14 +409,6 @@ async fn measure_prepare(
     data_bytes: u64,
 ) -> Result<Measurement> {
     let prepare_options = PrepareOptions {
-        data: data.to_path_buf(),
-        vocab: vocab.to_path_buf(),
-        out: out.to_path_buf(),
-        seed: 1234,
-        test_size: 0.2,
-        stratify: "tag".into(),
-        key: "id".into(),
-        max_length: None,
         overwrite: true,
         session: SessionOptions {
             target_partitions: partitions,
@@ -423,6 +416,7 @@ async fn measure_prepare(
             memory_limit: options.memory_limit,
             cluster: Cluster::Local,
         },
+        ..PrepareOptions::new(data.to_path_buf(), vocab.to_path_buf(), out.to_path_buf())
     };
     let peak = PeakMemory::start();
     let started = Instant::now();
@@ -441,8 +435,7 @@ async fn measure_prepare(
 /// The digest of the ids `prepare` wrote (padding removed by the attention mask), over both splits.
 pub fn prepared_ids_digest(out: &Path) -> Result<IdsDigest> {
     let mut digest = IdsDigest::default();
-    for split in ["train", "val"] {
-        let path = out.join(split).join("part-00000.parquet");
+    for path in split_files(out, "train")?.into_iter().chain(split_files(out, "val")?) {
         let file = std::fs::File::open(&path).map_err(|error| io_error(&path, error))?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
         for batch in reader {
@@ -469,15 +462,15 @@ pub fn prepared_ids_digest(out: &Path) -> Result<IdsDigest> {
     Ok(digest)
 }
 
+/// Every output file's name and SHA-256, to compare runs.
 fn output_files(out: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
-    ["train/part-00000.parquet", "val/part-00000.parquet"]
-        .into_iter()
-        .map(|name| {
-            let path = out.join(name);
-            let bytes = std::fs::read(&path).map_err(|error| io_error(&path, error))?;
-            Ok((PathBuf::from(name), bytes))
-        })
-        .collect()
+    let mut files = Vec::new();
+    for path in split_files(out, "train")?.into_iter().chain(split_files(out, "val")?) {
+        let bytes = std::fs::read(&path).map_err(|error| io_error(&path, error))?;
+        let name = path.strip_prefix(out).unwrap_or(&path).to_path_buf();
+        files.push((name, Sha256::digest(&bytes).to_vec()));
+    }
+    Ok(files)
 }
 
 /// A session with the CSV registered as `projects`, the way `prepare` registers it.

@@ -20,6 +20,8 @@ const INFERENCE_RECORDS: usize = 10_000;
 pub struct CsvSource {
     pub path: PathBuf,
     pub schema: Schema,
+    /// The file's size in bytes.
+    pub size: u64,
 }
 
 impl CsvSource {
@@ -51,7 +53,7 @@ impl CsvSource {
             )));
         }
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        Ok(Self { path: absolute, schema })
+        Ok(Self { path: absolute, schema, size: metadata.len() })
     }
 
     /// Fails naming the file and the columns it has when one of `columns` is missing.

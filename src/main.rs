@@ -271,6 +271,10 @@ struct PrepareArgs {
     /// Replace DIR if it exists and is not empty.
     #[arg(long)]
     overwrite: bool,
+    /// CSV bytes per output file, e.g. 32M: rows are sorted and written one bucket of the shuffle order at a
+    /// time (DIR/train/part-00000.parquet, part-00001, …), so memory follows this size, not the input's.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "32M")]
+    file_size: usize,
     /// Rows of the synthetic dataset used when --data is not given.
     #[arg(long, value_name = "N", default_value_t = 5000)]
     demo_rows: u64,
@@ -459,16 +463,15 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         session.target_partitions = partitions;
     }
     let options = PrepareOptions {
-        data,
-        vocab,
-        out: args.out,
         seed: args.seed,
         test_size: args.test_size,
         stratify: args.stratify,
         key: args.key,
         max_length: args.max_length,
         overwrite: args.overwrite,
+        file_size: args.file_size as u64,
         session,
+        ..PrepareOptions::new(data, vocab, args.out)
     };
     let report = pipeline::prepare(&options).await.map_err(|error| error.to_string())?;
     println!(

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::csv_source::{CsvSource, quote_identifier, quote_literal_body};
 use crate::progress::Progress;
-use crate::script::{ScriptRunner, StatementOutput};
+use crate::script::{ScriptRunner, StatementOutput, split_statements, substitute};
 use crate::session::{Cluster, SessionOptions, connect};
 
 /// The pipeline's SQL, compiled in so the binary runs the very scripts shipped in `sql/`.
@@ -42,7 +42,36 @@ pub struct PrepareOptions {
     pub key: String,
     pub max_length: Option<usize>,
     pub overwrite: bool,
+    /// CSV bytes per output file: the rows are staged in `ceil(input size / file_size)` buckets of the shuffle
+    /// order, and each bucket is sorted and written apart, so memory is bounded by a bucket, not the input.
+    pub file_size: u64,
     pub session: SessionOptions,
+}
+
+/// The default of [`PrepareOptions::file_size`]: a bucket of 32 MiB of the course's CSV is about 180,000 rows,
+/// which a sort holds padded in a few hundred MB.
+pub const DEFAULT_FILE_SIZE: u64 = 32 << 20;
+
+/// At most this many buckets (open files while staging), whatever the input size.
+const MAX_BUCKETS: u64 = 4096;
+
+impl PrepareOptions {
+    /// `prepare`'s defaults (those of `mlprep prepare`) for the given input, tokenizer and output directory.
+    pub fn new(data: PathBuf, vocab: PathBuf, out: PathBuf) -> Self {
+        Self {
+            data,
+            vocab,
+            out,
+            seed: 1234,
+            test_size: 0.2,
+            stratify: "tag".into(),
+            key: "id".into(),
+            max_length: None,
+            overwrite: false,
+            file_size: DEFAULT_FILE_SIZE,
+            session: SessionOptions::default(),
+        }
+    }
 }
 
 /// Per split: rows, class counts and token lengths.
@@ -92,6 +121,9 @@ pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
 fn validate_options(options: &PrepareOptions) -> Result<()> {
     if !(options.test_size > 0.0 && options.test_size < 1.0) {
         return Err(config_error(format!("--test-size must be between 0 and 1 (exclusive), got {}", options.test_size)));
+    }
+    if options.file_size == 0 {
+        return Err(config_error("--file-size must be at least 1 byte".into()));
     }
     if options.max_length.is_some_and(|length| length < 2) {
         return Err(config_error("--max-length must be at least 2 (room for [CLS] and [SEP])".into()));
@@ -152,6 +184,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         ("description", "text"),
     ])?;
 
+    let buckets = bucket_count(source.size, options.file_size);
     let staging_absolute = std::path::absolute(staging).map_err(|error| io_error(staging, error))?;
     let work = staging_absolute.join(WORK_DIRECTORY);
     let params = BTreeMap::from([
@@ -165,6 +198,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         ("out".to_owned(), quote_literal_body(&staging_absolute.to_string_lossy())),
         ("work".to_owned(), quote_literal_body(&work.to_string_lossy())),
         ("pad_id".to_owned(), tokenizer.pad_id().to_string()),
+        ("buckets".to_owned(), buckets.to_string()),
     ]);
     let mut runner = ScriptRunner::new(connect(&options.session).await?, params);
 
@@ -196,7 +230,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     progress.step("writing Parquet");
     runner.set_param("train_pad_to", train.padded_length.to_string());
     runner.set_param("val_pad_to", val.padded_length.to_string());
-    let written = run_embedded(&mut runner, 5).await?;
+    let written = write_buckets(&runner, &staging_absolute, buckets, options.session.target_partitions).await?;
     check_written(&written, &train, &val)?;
     std::fs::remove_dir_all(&work).map_err(|error| io_error(&work, error))?;
 
@@ -211,6 +245,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         "vocab": vocab_path.to_string_lossy(),
         "vocab_sha256": vocab_sha256,
         "max_length": options.max_length,
+        "file_size": options.file_size,
         "class_to_index": class_to_index,
         "splits": {
             "train": split_json(&train, options.max_length),
@@ -221,6 +256,94 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     write_json(&staging.join("summary.json"), &summary)?;
     progress.finish();
     Ok(PrepareReport { out: staging.to_path_buf(), rows_read, class_to_index, train, val, summary })
+}
+
+/// The Parquet files of one split of a prepared directory, in order: read one after the other, they hold the
+/// split in shuffle order.
+pub fn split_files(out: &Path, split: &str) -> Result<Vec<PathBuf>> {
+    let directory = out.join(split);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&directory).map_err(|error| io_error(&directory, error))? {
+        let path = entry.map_err(|error| io_error(&directory, error))?.path();
+        if path.extension().is_some_and(|extension| extension == "parquet") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Buckets for an input of `input_bytes`: one per `file_size` bytes, at least one.
+fn bucket_count(input_bytes: u64, file_size: u64) -> u64 {
+    input_bytes.div_ceil(file_size).clamp(1, MAX_BUCKETS)
+}
+
+/// Runs `sql/06_write.sql` once per bucket, `concurrency` buckets at a time, into `out`, and returns the rows
+/// written per split (train, val). Each bucket's statements get their own `${bucket}` and `${part}`, so how
+/// many run at once changes nothing in the files. Validation takes the first rows of each class in shuffle
+/// order, so its rows sit in the first buckets and training's mostly in the others: the empty files are
+/// removed and the rest renumbered from part-00000 in bucket order.
+async fn write_buckets(runner: &ScriptRunner, out: &Path, buckets: u64, concurrency: usize) -> Result<[u64; 2]> {
+    use futures::{StreamExt, TryStreamExt};
+    let (name, text) = SCRIPTS[5];
+    let mut statements = Vec::new();
+    for bucket in 0..buckets {
+        let mut params = runner.params().clone();
+        params.insert("bucket".into(), bucket.to_string());
+        params.insert("part".into(), part_name(bucket));
+        let copies = split_statements(text)
+            .iter()
+            .map(|statement| substitute(&statement.text, &params, name))
+            .collect::<Result<Vec<String>>>()?;
+        if copies.len() != SPLITS.len() {
+            return Err(DataFusionError::Internal(format!("{name} has {} statements, expected 2 COPY", copies.len())));
+        }
+        statements.extend(copies.into_iter().enumerate().map(|(split, sql)| (split, bucket, sql)));
+    }
+    let context = runner.context().clone();
+    let mut written: Vec<(usize, u64, u64)> = futures::stream::iter(statements)
+        .map(|(split, bucket, sql)| {
+            let context = context.clone();
+            async move {
+                let batches = context.sql(&sql).await?.collect().await?;
+                Ok::<_, DataFusionError>((split, bucket, copied_count(&batches)))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    written.sort_unstable();
+    let mut totals = [0u64; 2];
+    for (split, split_name) in SPLITS.iter().enumerate() {
+        let files: Vec<(u64, u64)> =
+            written.iter().filter(|(s, _, _)| *s == split).map(|&(_, bucket, rows)| (bucket, rows)).collect();
+        totals[split] = files.iter().map(|(_, rows)| rows).sum();
+        let directory = out.join(split_name);
+        let file = |bucket: u64| directory.join(format!("part-{}.parquet", part_name(bucket)));
+        // A split with no rows at all keeps its first (empty) file, so every split has one.
+        let keep: Vec<u64> = match files.iter().filter(|(_, rows)| *rows > 0).map(|(bucket, _)| *bucket).collect::<Vec<_>>() {
+            kept if kept.is_empty() => vec![0],
+            kept => kept,
+        };
+        for (bucket, _) in files.iter().filter(|(bucket, _)| !keep.contains(bucket)) {
+            std::fs::remove_file(file(*bucket)).map_err(|error| io_error(&file(*bucket), error))?;
+        }
+        // Ascending, each file moves to a number no higher than its own, which is free by then.
+        for (number, bucket) in keep.into_iter().enumerate() {
+            if number as u64 != bucket {
+                std::fs::rename(file(bucket), file(number as u64)).map_err(|error| io_error(&file(bucket), error))?;
+            }
+        }
+    }
+    Ok(totals)
+}
+
+/// The output splits, in the order of the `COPY` statements of `sql/06_write.sql`.
+const SPLITS: [&str; 2] = ["train", "val"];
+
+/// The number of a split file: `part-{part_name}.parquet`.
+fn part_name(number: u64) -> String {
+    format!("{number:05}")
 }
 
 async fn run_embedded(runner: &mut ScriptRunner, index: usize) -> Result<Vec<StatementOutput>> {
@@ -319,14 +442,10 @@ fn check_split_sizes(
     Ok(())
 }
 
-/// Every split file holds exactly the rows the split counted: the `COPY` statements of `sql/06_write.sql`
-/// report the rows they wrote, in split order.
-fn check_written(outputs: &[StatementOutput], train: &SplitReport, val: &SplitReport) -> Result<()> {
-    let written = copied_rows(outputs)?;
-    if written.len() != 2 {
-        return Err(DataFusionError::Internal(format!("sql/06_write.sql ran {} COPY statements, expected 2", written.len())));
-    }
-    for ((split, expected), written) in [("train", train.rows), ("val", val.rows)].into_iter().zip(written) {
+/// The split files hold exactly the rows the split counted: `written` is what the `COPY` statements of
+/// `sql/06_write.sql` reported, summed per split (train, val).
+fn check_written(written: &[u64; 2], train: &SplitReport, val: &SplitReport) -> Result<()> {
+    for ((split, expected), &written) in [("train", train.rows), ("val", val.rows)].into_iter().zip(written) {
         if written != expected {
             return Err(accounting_error(format!("the {split} split has {expected} rows but {written} were written")));
         }
@@ -337,19 +456,20 @@ fn check_written(outputs: &[StatementOutput], train: &SplitReport, val: &SplitRe
 /// The rows each `COPY` statement among `outputs` reports it wrote, in order.
 fn copied_rows(outputs: &[StatementOutput]) -> Result<Vec<u64>> {
     let copies = outputs.iter().filter(|output| output.sql.trim_start().to_ascii_uppercase().starts_with("COPY"));
-    let rows: Vec<u64> = copies
-        .map(|copy| {
-            copy.batches
-                .iter()
-                .filter(|batch| batch.num_columns() > 0)
-                .map(|batch| datafusion::arrow::compute::sum(batch.column(0).as_primitive::<UInt64Type>()).unwrap_or(0))
-                .sum()
-        })
-        .collect();
+    let rows: Vec<u64> = copies.map(|copy| copied_count(&copy.batches)).collect();
     if rows.is_empty() {
         return Err(DataFusionError::Internal("a script that writes ran no COPY statement".into()));
     }
     Ok(rows)
+}
+
+/// The row count a `COPY` statement returns.
+fn copied_count(batches: &[RecordBatch]) -> u64 {
+    batches
+        .iter()
+        .filter(|batch| batch.num_columns() > 0)
+        .map(|batch| datafusion::arrow::compute::sum(batch.column(0).as_primitive::<UInt64Type>()).unwrap_or(0))
+        .sum()
 }
 
 /// Replaces the view `name` by a view over its values (`VALUES` with exact types): a small table whose
@@ -474,25 +594,7 @@ fn config_error(message: String) -> DataFusionError {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use datafusion::arrow::array::UInt64Array;
-    use datafusion::arrow::datatypes::{Field, Schema};
-
     use super::*;
-
-    fn copy_output(rows_written: u64) -> StatementOutput {
-        let schema = Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(UInt64Array::from(vec![rows_written]))]).unwrap();
-        StatementOutput {
-            source: "05_write.sql".into(),
-            line: 19,
-            sql: "COPY (SELECT 1) TO 'x'".into(),
-            schema,
-            batches: vec![batch],
-            elapsed: std::time::Duration::ZERO,
-        }
-    }
 
     fn split(rows: u64) -> SplitReport {
         SplitReport { rows, ..Default::default() }
@@ -521,12 +623,16 @@ mod tests {
 
     #[test]
     fn written_rows_must_equal_the_split_counts() {
-        check_written(&[copy_output(8), copy_output(2)], &split(8), &split(2)).unwrap();
-        let error = check_written(&[copy_output(8), copy_output(4)], &split(8), &split(2)).unwrap_err().to_string();
+        check_written(&[8, 2], &split(8), &split(2)).unwrap();
+        let error = check_written(&[8, 4], &split(8), &split(2)).unwrap_err().to_string();
         assert!(error.contains("the val split has 2 rows but 4 were written"), "{error}");
-        let error = check_written(&[copy_output(8)], &split(8), &split(2)).unwrap_err().to_string();
-        assert!(error.contains("ran 1 COPY statements"), "{error}");
-        let error = check_written(&[], &split(8), &split(2)).unwrap_err().to_string();
-        assert!(error.contains("ran no COPY statement"), "{error}");
+    }
+
+    #[test]
+    fn buckets_follow_the_input_size_only() {
+        assert_eq!(bucket_count(0, 100), 1);
+        assert_eq!(bucket_count(100, 100), 1);
+        assert_eq!(bucket_count(101, 100), 2);
+        assert_eq!(bucket_count(u64::MAX, 1), MAX_BUCKETS);
     }
 }

@@ -183,6 +183,10 @@ impl ScriptRunner {
         &self.context
     }
 
+    pub fn params(&self) -> &BTreeMap<String, String> {
+        &self.params
+    }
+
     pub fn set_param(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.params.insert(name.into(), value.into());
     }

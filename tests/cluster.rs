@@ -15,16 +15,8 @@ use mlprep::{Cluster, PrepareOptions, SessionOptions, prepare};
 
 fn options(data: PathBuf, vocab: PathBuf, out: PathBuf, cluster: Cluster) -> PrepareOptions {
     PrepareOptions {
-        data,
-        vocab,
-        out,
-        seed: 1234,
-        test_size: 0.2,
-        stratify: "tag".into(),
-        key: "id".into(),
-        max_length: None,
-        overwrite: false,
         session: SessionOptions { target_partitions: 4, cluster, ..Default::default() },
+        ..PrepareOptions::new(data, vocab, out)
     }
 }
 
@@ -113,6 +105,16 @@ fn start_cluster(work: &Path, executor_timeout_seconds: u64) -> (Processes, Stri
     let scheduler_port = free_port().to_string();
     let timeout = executor_timeout_seconds.to_string();
     processes.start("scheduler", &["scheduler", "--bind-port", &scheduler_port, "--executor-timeout-seconds", &timeout]);
+    // Executors give up when the scheduler is not there yet: start them once it accepts connections.
+    let started = Instant::now();
+    while std::net::TcpStream::connect(format!("127.0.0.1:{scheduler_port}")).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the scheduler does not accept connections on port {scheduler_port} after 60 s; its log:\n{}",
+            processes.log("scheduler")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     for name in ["a", "b"] {
         let work_dir = work.join(format!("executor-{name}"));
         std::fs::create_dir_all(&work_dir).unwrap();

@@ -11,16 +11,8 @@ use mlprep::{PrepareOptions, SessionOptions, prepare};
 
 fn options(data: PathBuf, out: PathBuf) -> PrepareOptions {
     PrepareOptions {
-        data,
-        vocab: scibert_vocab(),
-        out,
-        seed: 1234,
-        test_size: 0.2,
-        stratify: "tag".into(),
-        key: "id".into(),
-        max_length: None,
-        overwrite: false,
         session: SessionOptions { target_partitions: 2, batch_size: 8192, ..Default::default() },
+        ..PrepareOptions::new(data, scibert_vocab(), out)
     }
 }
 
@@ -154,6 +146,31 @@ async fn output_is_identical_across_partitions_and_batch_sizes() {
     let base = options(dataset_csv(), directory.path().join("unused"));
     let runs = [(1, 8192), (3, 8192), (8, 8192), (3, 7), (8, 7), (8, 100)];
     assert_same_output_for_every_run(&base, &runs, directory.path()).await;
+}
+
+/// A small --file-size stages the rows in buckets of the shuffle order and writes one file per bucket: read
+/// in name order, the files hold exactly the rows of the one-file run in the same order, and they too do not
+/// depend on partitions or batch sizes.
+#[tokio::test]
+async fn bucketed_output_is_the_one_file_output_in_pieces() {
+    let directory = tempfile::tempdir().unwrap();
+    let whole = directory.path().join("whole");
+    prepare(&options(dataset_csv(), whole.clone())).await.unwrap();
+    let base = PrepareOptions { file_size: 20_000, ..options(dataset_csv(), directory.path().join("unused")) };
+    let runs = [(1, 8192), (3, 8192), (8, 8192), (3, 7)];
+    assert_same_output_for_every_run(&base, &runs, directory.path()).await;
+    let pieces = directory.path().join("p1-b8192");
+    for split in ["train", "val"] {
+        let files: Vec<String> = std::fs::read_dir(pieces.join(split))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(files.len() > 1, "{split}: expected several files, got {files:?}");
+        for number in 0..files.len() {
+            assert!(files.contains(&format!("part-{number:05}.parquet")), "{split}: files not numbered 0..n: {files:?}");
+        }
+        assert!(read_split(&pieces.join(split)) == read_split(&whole.join(split)), "{split}: rows differ from the one-file run");
+    }
 }
 
 #[tokio::test]
