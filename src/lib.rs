@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod cluster;
+pub mod csv_scan;
 pub mod csv_source;
 pub mod output;
 pub mod pipeline;

@@ -9,6 +9,9 @@ use mlprep::cluster::{ExecutorOptions, SchedulerOptions, TaskSchedulingPolicy};
 use mlprep::output::{MaxRows, OutputOptions, PrintFormat, parse_format, print_output};
 use mlprep::{Cluster, PrepareOptions, SessionOptions, pipeline, synthetic};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Turn a CSV of labelled projects into tokenized, split, training-ready Parquet with SQL.
 #[derive(Parser)]
 #[command(name = "mlprep", version, about)]
@@ -275,6 +278,9 @@ struct PrepareArgs {
     /// time (DIR/train/part-00000.parquet, part-00001, …), so memory follows this size, not the input's.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "32M")]
     file_size: usize,
+    /// Print how long each step took (on stderr).
+    #[arg(long)]
+    timing: bool,
     /// Rows of the synthetic dataset used when --data is not given.
     #[arg(long, value_name = "N", default_value_t = 5000)]
     demo_rows: u64,
@@ -428,6 +434,7 @@ fn exit_code(result: Result<(), String>) -> ExitCode {
 }
 
 async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
+    let args_timing = args.timing;
     let (data, vocab) = match (args.data, args.vocab) {
         (Some(data), Some(vocab)) => (data, vocab),
         (Some(_), None) => return Err("--vocab is required with --data (a BERT vocab.txt or a tokenizer.json)".into()),
@@ -484,6 +491,11 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         report.class_to_index.len(),
         report.out.display()
     );
+    if args_timing {
+        for (step, elapsed) in &report.step_times {
+            eprintln!("{:>9.3} s  {step}", elapsed.as_secs_f64());
+        }
+    }
     Ok(())
 }
 

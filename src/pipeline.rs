@@ -94,6 +94,8 @@ pub struct PrepareReport {
     pub train: SplitReport,
     pub val: SplitReport,
     pub summary: Value,
+    /// How long each step took.
+    pub step_times: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Runs the pipeline. Output goes to a temporary directory beside `out`, renamed to `out` only when
@@ -254,8 +256,8 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     });
     write_json(&staging.join("class_to_index.json"), &json!(class_to_index))?;
     write_json(&staging.join("summary.json"), &summary)?;
-    progress.finish();
-    Ok(PrepareReport { out: staging.to_path_buf(), rows_read, class_to_index, train, val, summary })
+    let step_times = progress.finish();
+    Ok(PrepareReport { out: staging.to_path_buf(), rows_read, class_to_index, train, val, summary, step_times })
 }
 
 /// The Parquet files of one split of a prepared directory, in order: read one after the other, they hold the
