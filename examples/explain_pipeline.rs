@@ -28,7 +28,7 @@ async fn main() -> datafusion::common::Result<()> {
     let source = CsvSource::inspect(data.as_ref())?;
     let mut params = BTreeMap::from([
         ("data".to_owned(), source.path.display().to_string()),
-        ("columns".to_owned(), source.column_definitions()),
+        ("columns".to_owned(), source.column_definitions(&["id", "tag"])),
         ("vocab".to_owned(), vocab),
         ("train_pad_to".to_owned(), "512".to_owned()),
         ("val_pad_to".to_owned(), "512".to_owned()),
@@ -42,7 +42,9 @@ async fn main() -> datafusion::common::Result<()> {
     explain(&mut runner, "sql/02_stage.sql", &split_statements(SCRIPTS[1].1)[0].text).await?;
     let result = async {
         runner.run_script(SCRIPTS[1].0, SCRIPTS[1].1, None).await?;
+        runner.run_script(SCRIPTS[2].0, SCRIPTS[2].1, None).await?;
         runner.run_script(SCRIPTS[3].0, SCRIPTS[3].1, None).await?;
+        materialize_small_view(&mut runner, "duplicate_keys").await?;
         for view in SMALL_VIEWS {
             materialize_small_view(&mut runner, view).await?;
         }

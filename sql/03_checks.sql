@@ -1,7 +1,31 @@
--- Step 3: input checks on the staged rows. Every row returned is a problem that stops `mlprep prepare`;
--- none is expected.
+-- Step 3: input checks on the staged rows, and the rows the split takes.
 --
 -- Parameters: ${key} and ${stratify}, only to name the columns in the messages (default id and tag).
+--
+-- `mlprep prepare` has already set aside records it cannot read (a wrong number of fields, invalid UTF-8,
+-- an unterminated quote, an empty key or class, a key or class not of its column's type), so only duplicate
+-- keys are expected here: with --on-bad-rows fail (the default) any row of the query below stops the run;
+-- with skip, every row of a key that several rows share is set aside (which of them is right cannot be
+-- known) and listed in rejected.csv.
+
+-- Keys that several rows share, and how many rows share each.
+CREATE OR REPLACE VIEW duplicate_keys AS
+SELECT key, COUNT(*) AS copies
+FROM staged_rows
+WHERE key IS NOT NULL
+GROUP BY key
+HAVING COUNT(*) > 1;
+
+-- The rows the split takes. Rows with a problem listed below must be fixed in the input; `mlprep prepare
+-- --on-bad-rows skip` replaces this view by one that also leaves out the duplicate keys' rows, as a filter
+-- on the keys (`key NOT IN (...)`): an anti join with duplicate_keys lost rows on a Ballista 55 cluster of
+-- several executors.
+CREATE OR REPLACE VIEW accepted_rows AS
+SELECT *
+FROM staged_rows
+WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> '';
+
+-- Every problem (at most 20 shown); none is expected.
 SELECT problem, key
 FROM (
     SELECT 'NULL or empty class in column ${stratify:-tag}' AS problem, CAST(key AS VARCHAR) AS key
@@ -12,12 +36,9 @@ FROM (
     FROM staged_rows
     WHERE key IS NULL
     UNION ALL
-    SELECT 'duplicate key in column ${key:-id} (' || CAST(COUNT(*) AS VARCHAR) || ' rows)' AS problem,
+    SELECT 'duplicate key in column ${key:-id} (' || CAST(copies AS VARCHAR) || ' rows)' AS problem,
            CAST(key AS VARCHAR) AS key
-    FROM staged_rows
-    WHERE key IS NOT NULL
-    GROUP BY key
-    HAVING COUNT(*) > 1
+    FROM duplicate_keys
 )
 ORDER BY problem, key
 LIMIT 20;

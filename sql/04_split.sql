@@ -11,7 +11,7 @@
 
 -- The shuffle key of every row.
 CREATE OR REPLACE VIEW shuffle_keys AS
-SELECT key, class, shuffle_hash FROM staged_rows;
+SELECT key, class, shuffle_hash FROM accepted_rows;
 
 -- Per class: its rows and how many go to validation.
 CREATE OR REPLACE VIEW class_sizes AS

@@ -19,7 +19,7 @@ SELECT CASE
        r.ids,
        r.tokens,
        r.bucket
-FROM staged_rows r
+FROM accepted_rows r
 JOIN val_boundaries b ON r.class = b.class;
 
 -- The class indices.

@@ -479,7 +479,7 @@ async fn register_csv(data: &Path, partitions: usize) -> Result<ScriptRunner> {
     source.require_columns(&[("id", "the key"), ("title", "text"), ("description", "text"), ("tag", "the class")])?;
     let params = BTreeMap::from([
         ("data".to_owned(), quote_literal_body(&source.path.to_string_lossy())),
-        ("columns".to_owned(), source.column_definitions()),
+        ("columns".to_owned(), source.column_definitions(&["id", "tag"])),
     ]);
     let options = SessionOptions { target_partitions: partitions, ..SessionOptions::default() };
     let mut runner = ScriptRunner::new(connect(&options).await?, params);

@@ -30,11 +30,21 @@ pub struct CheckedColumn {
 pub struct Rejection {
     /// 1-based line of the file where the record starts.
     pub line: u64,
+    /// What is wrong, one of [`KINDS`].
+    pub kind: &'static str,
+    /// What is wrong with this record's values.
     pub reason: String,
     /// Bytes `[start, end)` of the record in the file, its line end included.
     pub start: u64,
     pub end: u64,
 }
+
+/// The kinds of bad records a scan finds.
+pub const WRONG_FIELD_COUNT: &str = "wrong number of fields";
+pub const INVALID_UTF8: &str = "invalid UTF-8";
+pub const UNTERMINATED_QUOTE: &str = "unterminated quote";
+pub const EMPTY_VALUE: &str = "empty key or class";
+pub const WRONG_TYPE: &str = "key or class not of its column's type";
 
 /// What a scan found.
 #[derive(Debug, Clone, Default)]
@@ -73,37 +83,42 @@ pub fn scan(path: &Path, header_fields: usize, checked: &[CheckedColumn]) -> Res
         let position = record.position().expect("the csv reader records positions");
         let (line, start, end) = (position.line(), position.byte(), reader.position().byte());
         let problem = if end == file_size && ends_inside_quotes(path, start, end)? {
-            Some(format!("unterminated quote: the value opened here runs to the end of the file (line {})", reader.position().line()))
+            let last_line = reader.position().line();
+            Some((UNTERMINATED_QUOTE, format!("unterminated quote: the value opened here runs to the end of the file (line {last_line})")))
         } else {
             record_problem(&record, header_fields, checked)
         };
-        if let Some(reason) = problem {
-            report.rejections.push(Rejection { line, reason, start, end });
+        if let Some((kind, reason)) = problem {
+            report.rejections.push(Rejection { line, kind, reason, start, end });
         }
     }
     Ok(report)
 }
 
 /// The first problem of one record, if any.
-fn record_problem(record: &csv::ByteRecord, header_fields: usize, checked: &[CheckedColumn]) -> Option<String> {
+fn record_problem(
+    record: &csv::ByteRecord,
+    header_fields: usize,
+    checked: &[CheckedColumn],
+) -> Option<(&'static str, String)> {
     if record.len() != header_fields {
-        return Some(format!("{} fields, the header has {header_fields}", record.len()));
+        return Some((WRONG_FIELD_COUNT, format!("{} fields, the header has {header_fields}", record.len())));
     }
     if let Some(column) = (0..record.len()).find(|&index| std::str::from_utf8(&record[index]).is_err()) {
-        return Some(format!("invalid UTF-8 in field {}", column + 1));
+        return Some((INVALID_UTF8, format!("invalid UTF-8 in field {}", column + 1)));
     }
     for column in checked {
         let value = std::str::from_utf8(&record[column.index]).expect("checked above");
         if value.is_empty() {
-            return Some(format!("empty {} (column {})", column.role, column.name));
+            return Some((EMPTY_VALUE, format!("empty {} (column {})", column.role, column.name)));
         }
         if !parses_as(value, &column.data_type) {
-            return Some(format!(
+            return Some((WRONG_TYPE, format!(
                 "{} '{value}' in column {} is not {} like the column's first rows",
                 column.role,
                 column.name,
                 type_name(&column.data_type)
-            ));
+            )));
         }
     }
     None

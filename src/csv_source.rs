@@ -12,6 +12,8 @@ use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{DataFusionError, Result};
 
+use crate::csv_scan::{CheckedColumn, Rejection};
+
 /// Records read to infer column types.
 const INFERENCE_RECORDS: usize = 10_000;
 
@@ -39,12 +41,10 @@ impl CsvSource {
                 path.display()
             )));
         }
-        let file = File::open(path).map_err(|error| {
-            DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display()))
-        })?;
+        let sample = inference_sample(path)?;
         let (schema, records) = Format::default()
             .with_header(true)
-            .infer_schema(BufReader::new(file), Some(INFERENCE_RECORDS))
+            .infer_schema(&sample[..], Some(INFERENCE_RECORDS))
             .map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))?;
         if records == 0 {
             return Err(DataFusionError::Execution(format!(
@@ -71,38 +71,82 @@ impl CsvSource {
         Ok(())
     }
 
-    /// The column definitions for `CREATE EXTERNAL TABLE`, e.g. `"id" BIGINT, "title" VARCHAR`.
-    pub fn column_definitions(&self) -> String {
+    /// The column definitions for `CREATE EXTERNAL TABLE`, e.g. `"id" BIGINT, "title" VARCHAR`: the columns
+    /// in `typed` with their inferred types, every other column as text (the pipeline reads no other column
+    /// as anything but text, so a value there can never stop the run).
+    pub fn column_definitions(&self, typed: &[&str]) -> String {
         self.schema
             .fields()
             .iter()
-            .map(|field| format!("{} {}", quote_identifier(field.name()), sql_type(field.data_type())))
+            .map(|field| {
+                let data_type = if typed.contains(&field.name().as_str()) { sql_type(field.data_type()) } else { "VARCHAR" };
+                format!("{} {data_type}", quote_identifier(field.name()))
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
 
-    /// The 1-based file line where each record whose `column` value is one of `values` starts.
-    pub fn lines_of(&self, column: &str, values: &[String]) -> Result<Vec<(String, u64)>> {
+    /// The key and class columns, whose every value the record scan checks.
+    pub fn checked_columns(&self, key: &str, class: &str) -> Result<Vec<CheckedColumn>> {
+        [(key, "key"), (class, "class")]
+            .into_iter()
+            .map(|(name, role)| {
+                let index = self.schema.index_of(name)?;
+                let data_type = self.schema.field(index).data_type().clone();
+                Ok(CheckedColumn { index, name: name.to_owned(), data_type, role })
+            })
+            .collect()
+    }
+
+    /// Every record whose `column` value is one of `values`: the value, and where the record is in the file.
+    pub fn records_with(&self, column: &str, values: &[String]) -> Result<Vec<(String, Rejection)>> {
         let index = self.schema.index_of(column)?;
+        let wanted: std::collections::HashSet<&str> = values.iter().map(String::as_str).collect();
+        let io = |error: csv::Error| DataFusionError::Execution(format!("'{}': {error}", self.path.display()));
         let file = File::open(&self.path)
             .map_err(|error| DataFusionError::Execution(format!("'{}': {error}", self.path.display())))?;
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
-        reader.headers().map_err(|error| DataFusionError::Execution(format!("'{}': {error}", self.path.display())))?;
+        reader.byte_headers().map_err(io)?;
         let mut found = Vec::new();
-        let mut record = csv::StringRecord::new();
-        loop {
-            let line = reader.position().line();
-            match reader.read_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(_) => break,
-            }
-            if let Some(value) = record.get(index).filter(|value| values.iter().any(|wanted| wanted == value)) {
-                found.push((value.to_owned(), line));
+        let mut record = csv::ByteRecord::new();
+        while reader.read_byte_record(&mut record).map_err(io)? {
+            let Some(value) = record.get(index).and_then(|value| std::str::from_utf8(value).ok()) else { continue };
+            if wanted.contains(value) {
+                let position = record.position().expect("the csv reader records positions");
+                let location = Rejection {
+                    line: position.line(),
+                    kind: "",
+                    reason: String::new(),
+                    start: position.byte(),
+                    end: reader.position().byte(),
+                };
+                found.push((value.to_owned(), location));
             }
         }
         Ok(found)
     }
+}
+
+/// The header and the first records that have as many fields as the header and are UTF-8, as CSV: what
+/// the types are inferred from. Bad records are the record scan's to report, with their lines.
+fn inference_sample(path: &Path) -> Result<Vec<u8>> {
+    let error = |error: csv::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let file = File::open(path)
+        .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(BufReader::new(file));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut record = csv::ByteRecord::new();
+    let mut header_fields = None;
+    let mut kept = 0;
+    while kept < INFERENCE_RECORDS && reader.read_byte_record(&mut record).map_err(error)? {
+        match header_fields {
+            None => header_fields = Some(record.len()),
+            Some(fields) if record.len() != fields || std::str::from_utf8(record.as_slice()).is_err() => continue,
+            Some(_) => kept += 1,
+        }
+        writer.write_byte_record(&record).map_err(error)?;
+    }
+    writer.into_inner().map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))
 }
 
 /// Double-quotes an identifier so any header name (spaces, capitals) works in SQL.

@@ -3,6 +3,7 @@
 //! The SQL functions live in the `mlprep-udfs` crate; this crate sets up sessions, runs the pipeline's
 //! scripts (`sql/`) and provides the `mlprep` command.
 
+pub mod bad_rows;
 pub mod bench;
 pub mod cluster;
 pub mod csv_scan;
@@ -15,5 +16,6 @@ pub mod session;
 pub mod shell;
 pub mod synthetic;
 
+pub use bad_rows::OnBadRows;
 pub use pipeline::{PrepareOptions, PrepareReport, prepare};
 pub use session::{Cluster, SessionOptions, connect, session_context, session_state};

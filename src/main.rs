@@ -7,7 +7,7 @@ use mlprep::script::ScriptRunner;
 use mlprep::session::parse_size;
 use mlprep::cluster::{ExecutorOptions, SchedulerOptions, TaskSchedulingPolicy};
 use mlprep::output::{MaxRows, OutputOptions, PrintFormat, parse_format, print_output};
-use mlprep::{Cluster, PrepareOptions, SessionOptions, pipeline, synthetic};
+use mlprep::{Cluster, OnBadRows, PrepareOptions, SessionOptions, pipeline, synthetic};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -278,6 +278,11 @@ struct PrepareArgs {
     /// time (DIR/train/part-00000.parquet, part-00001, …), so memory follows this size, not the input's.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "32M")]
     file_size: usize,
+    /// Rows that cannot be prepared (wrong number of fields, invalid UTF-8, an unterminated quote, an empty
+    /// or mistyped key or class, a key several rows share): fail names them and writes nothing; skip leaves
+    /// them out, lists them in DIR/rejected.csv and counts them in summary.json.
+    #[arg(long, value_enum, default_value = "fail")]
+    on_bad_rows: OnBadRows,
     /// Print how long each step took (on stderr).
     #[arg(long)]
     timing: bool,
@@ -477,6 +482,7 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         max_length: args.max_length,
         overwrite: args.overwrite,
         file_size: args.file_size as u64,
+        on_bad_rows: args.on_bad_rows,
         session,
         ..PrepareOptions::new(data, vocab, args.out)
     };
@@ -491,6 +497,9 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         report.class_to_index.len(),
         report.out.display()
     );
+    if options.on_bad_rows == OnBadRows::Skip {
+        println!("{} rows set aside, listed in {}", report.rows_rejected, report.out.join("rejected.csv").display());
+    }
     if args_timing {
         for (step, elapsed) in &report.step_times {
             eprintln!("{:>9.3} s  {step}", elapsed.as_secs_f64());

@@ -9,6 +9,8 @@ use datafusion::common::{DataFusionError, Result};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, bad_rows_error, counts_by_kind, write_rejected_csv};
+use crate::csv_scan::{self, Rejection};
 use crate::csv_source::{CsvSource, quote_identifier, quote_literal_body};
 use crate::progress::Progress;
 use crate::script::{ScriptRunner, StatementOutput, split_statements, substitute};
@@ -45,6 +47,8 @@ pub struct PrepareOptions {
     /// CSV bytes per output file: the rows are staged in `ceil(input size / file_size)` buckets of the shuffle
     /// order, and each bucket is sorted and written apart, so memory is bounded by a bucket, not the input.
     pub file_size: u64,
+    /// What to do with rows that cannot be prepared.
+    pub on_bad_rows: OnBadRows,
     pub session: SessionOptions,
 }
 
@@ -69,6 +73,7 @@ impl PrepareOptions {
             max_length: None,
             overwrite: false,
             file_size: DEFAULT_FILE_SIZE,
+            on_bad_rows: OnBadRows::Fail,
             session: SessionOptions::default(),
         }
     }
@@ -89,7 +94,10 @@ pub struct SplitReport {
 #[derive(Debug, Clone)]
 pub struct PrepareReport {
     pub out: PathBuf,
+    /// Records in the input (rows read = train + val + rejected).
     pub rows_read: u64,
+    /// Rows set aside (`--on-bad-rows skip`), listed in `DIR/rejected.csv`.
+    pub rows_rejected: u64,
     pub class_to_index: BTreeMap<String, i64>,
     pub train: SplitReport,
     pub val: SplitReport,
@@ -159,7 +167,7 @@ fn staging_directory(out: &Path) -> Result<PathBuf> {
 }
 
 async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<PrepareReport> {
-    let progress = Progress::new(8);
+    let progress = Progress::new(9);
 
     progress.step("loading the tokenizer");
     let vocab_path = std::fs::canonicalize(&options.vocab).map_err(|error| {
@@ -189,9 +197,27 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let buckets = bucket_count(source.size, options.file_size);
     let staging_absolute = std::path::absolute(staging).map_err(|error| io_error(staging, error))?;
     let work = staging_absolute.join(WORK_DIRECTORY);
+    std::fs::create_dir_all(&work).map_err(|error| io_error(&work, error))?;
+
+    progress.step("checking every record");
+    let checked = source.checked_columns(&options.key, &options.stratify)?;
+    let scan = csv_scan::scan(&source.path, source.schema.fields().len(), &checked)?;
+    let mut rejected = rejected_rows(&source.path, &scan.rejections, options.on_bad_rows)?;
+    if options.on_bad_rows == OnBadRows::Fail && !rejected.is_empty() {
+        return Err(bad_rows_error(&source.path, &rejected));
+    }
+    // DataFusion reads a copy without the bad records, so that it sees only records it can read.
+    let readable = if scan.rejections.is_empty() {
+        source.path.clone()
+    } else {
+        let copy = work.join("readable_rows.csv");
+        csv_scan::copy_without(&source.path, &copy, &scan.rejections)?;
+        copy
+    };
+
     let params = BTreeMap::from([
-        ("data".to_owned(), quote_literal_body(&source.path.to_string_lossy())),
-        ("columns".to_owned(), source.column_definitions()),
+        ("data".to_owned(), quote_literal_body(&readable.to_string_lossy())),
+        ("columns".to_owned(), source.column_definitions(&[&options.key, &options.stratify])),
         ("key".to_owned(), quote_identifier(&options.key)),
         ("stratify".to_owned(), quote_identifier(&options.stratify)),
         ("seed".to_owned(), options.seed.to_string()),
@@ -209,11 +235,27 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
 
     progress.step("cleaning and tokenizing every row");
     let staged = run_embedded(&mut runner, 1).await?;
-    let rows_read = copied_rows(&staged)?[0];
+    let rows_read = scan.records;
+    let rows_staged = copied_rows(&staged)?[0];
+    let readable_records = scan.records - scan.rejections.len() as u64;
+    if rows_staged != readable_records {
+        return Err(accounting_error(format!(
+            "the input has {readable_records} readable records but {rows_staged} rows were read from it"
+        )));
+    }
 
     progress.step("checking the input");
-    let problems = run_embedded(&mut runner, 2).await?;
-    report_problems(&source, &options.key, &problems[0].batches)?;
+    let checks = run_embedded(&mut runner, 2).await?;
+    let problems = checks.last().map_or(&[][..], |output| &output.batches[..]);
+    let (duplicate_keys, duplicates) = duplicate_key_rows(&mut runner, &source, &options.key, &scan.rejections).await?;
+    check_problems_are_duplicates(problems)?;
+    if options.on_bad_rows == OnBadRows::Fail && !duplicates.is_empty() {
+        return Err(bad_rows_error(&source.path, &duplicates));
+    }
+    let rows_accepted = rows_staged - duplicates.len() as u64;
+    rejected.extend(duplicates);
+    rejected.sort_by_key(|row| row.line);
+    accept_rows_without(&mut runner, &duplicate_keys).await?;
 
     progress.step("splitting");
     run_embedded(&mut runner, 3).await?;
@@ -223,7 +265,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let stats = run_embedded(&mut runner, 4).await?;
     let class_to_index = read_class_to_index(&stats[1].batches)?;
     let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
-    check_split(options, rows_read, &train, &val)?;
+    check_split(options, rows_accepted, &train, &val)?;
     check_split_sizes(options.test_size, &class_to_index, &train, &val)?;
     for split in [&mut train, &mut val] {
         split.padded_length = options.max_length.map_or(split.max_tokens, |length| length as i64);
@@ -240,6 +282,9 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         "mlprep_version": env!("CARGO_PKG_VERSION"),
         "input": source.path.to_string_lossy(),
         "rows_read": rows_read,
+        "on_bad_rows": options.on_bad_rows.name(),
+        "rows_rejected": rejected.len(),
+        "rejected_by_reason": counts_by_kind(&rejected),
         "key": options.key,
         "stratify": options.stratify,
         "seed": options.seed,
@@ -256,8 +301,12 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     });
     write_json(&staging.join("class_to_index.json"), &json!(class_to_index))?;
     write_json(&staging.join("summary.json"), &summary)?;
+    if options.on_bad_rows == OnBadRows::Skip {
+        write_rejected_csv(&staging.join("rejected.csv"), &rejected)?;
+    }
     let step_times = progress.finish();
-    Ok(PrepareReport { out: staging.to_path_buf(), rows_read, class_to_index, train, val, summary, step_times })
+    let rows_rejected = rejected.len() as u64;
+    Ok(PrepareReport { out: staging.to_path_buf(), rows_read, rows_rejected, class_to_index, train, val, summary, step_times })
 }
 
 /// The Parquet files of one split of a prepared directory, in order: read one after the other, they hold the
@@ -353,43 +402,102 @@ async fn run_embedded(runner: &mut ScriptRunner, index: usize) -> Result<Vec<Sta
     runner.run_script(name, text, None).await
 }
 
-/// Turns rows of `sql/02_checks.sql` into one error naming the file, the lines and the problems.
-fn report_problems(source: &CsvSource, key: &str, batches: &[RecordBatch]) -> Result<()> {
-    let mut problems: Vec<(String, Option<String>)> = Vec::new();
-    for batch in batches {
+/// The scan's bad records as rejected rows; their text is read from the file only when it is kept (`skip`).
+fn rejected_rows(input: &Path, rejections: &[Rejection], policy: OnBadRows) -> Result<Vec<RejectedRow>> {
+    let texts = match policy {
+        OnBadRows::Skip => csv_scan::record_texts(input, rejections)?,
+        OnBadRows::Fail => vec![String::new(); rejections.len()],
+    };
+    Ok(rejections
+        .iter()
+        .zip(texts)
+        .map(|(rejection, record)| RejectedRow {
+            line: rejection.line,
+            kind: rejection.kind,
+            reason: rejection.reason.clone(),
+            record,
+        })
+        .collect())
+}
+
+/// Every row whose key other rows have too (view `duplicate_keys` of `sql/03_checks.sql`), with its line,
+/// leaving out records the scan has already set aside.
+async fn duplicate_key_rows(
+    runner: &mut ScriptRunner,
+    source: &CsvSource,
+    key: &str,
+    scanned_out: &[Rejection],
+) -> Result<(Vec<String>, Vec<RejectedRow>)> {
+    let batches = runner.context().sql("SELECT key, copies FROM duplicate_keys").await?.collect().await?;
+    let mut copies: HashMap<String, i64> = HashMap::new();
+    let mut literals = Vec::new();
+    for batch in &batches {
+        let keys = text_column(batch.column(0))?;
+        let counts = batch.column(1).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            copies.insert(keys.value(row).to_owned(), counts.value(row));
+            literals.push(typed_literal(batch.column(0), row)?);
+        }
+    }
+    if copies.is_empty() {
+        return Ok((literals, Vec::new()));
+    }
+    let values: Vec<String> = copies.keys().cloned().collect();
+    let set_aside: std::collections::HashSet<u64> = scanned_out.iter().map(|rejection| rejection.start).collect();
+    let found: Vec<(String, Rejection)> =
+        source.records_with(key, &values)?.into_iter().filter(|(_, record)| !set_aside.contains(&record.start)).collect();
+    let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
+    let texts = csv_scan::record_texts(&source.path, &locations)?;
+    let rows = found
+        .into_iter()
+        .zip(texts)
+        .map(|((value, location), record)| RejectedRow {
+            line: location.line,
+            kind: DUPLICATE_KEY,
+            reason: format!("duplicate key: {} rows have {key} = {value}", copies[&value]),
+            record,
+        })
+        .collect();
+    Ok((literals, rows))
+}
+
+/// Replaces the view `accepted_rows` of `sql/03_checks.sql` by one that also leaves out the keys
+/// `duplicate_keys` (SQL literals), as a filter: an anti join with the view `duplicate_keys` lost rows on a
+/// Ballista 55 cluster of several executors (tests/cluster.rs).
+async fn accept_rows_without(runner: &mut ScriptRunner, duplicate_keys: &[String]) -> Result<()> {
+    let without = if duplicate_keys.is_empty() {
+        String::new()
+    } else {
+        format!(" AND key NOT IN ({})", duplicate_keys.join(", "))
+    };
+    let sql = format!(
+        "CREATE OR REPLACE VIEW accepted_rows AS SELECT * FROM staged_rows \
+         WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> ''{without}"
+    );
+    runner.context().sql(&sql).await?.collect().await?;
+    Ok(())
+}
+
+/// The record scan leaves only duplicate keys for the SQL checks to find; anything else there means the scan
+/// and DataFusion's reader disagree, which must stop the run rather than lose rows.
+fn check_problems_are_duplicates(problems: &[RecordBatch]) -> Result<()> {
+    let mut other = Vec::new();
+    for batch in problems {
         let kinds = text_column(batch.column(0))?;
         let keys = text_column(batch.column(1))?;
         for row in 0..batch.num_rows() {
-            problems.push((kinds.value(row).to_owned(), keys.is_valid(row).then(|| keys.value(row).to_owned())));
+            if !kinds.value(row).starts_with("duplicate key") {
+                other.push(format!("{} (key {})", kinds.value(row), if keys.is_valid(row) { keys.value(row) } else { "NULL" }));
+            }
         }
     }
-    if problems.is_empty() {
-        return Ok(());
+    if !other.is_empty() {
+        return Err(DataFusionError::Internal(format!(
+            "rows the record scan accepted have problems: {}; please report this with the input",
+            other.join("; ")
+        )));
     }
-    let keys: Vec<String> = problems.iter().filter_map(|(_, key)| key.clone()).collect();
-    let lines: HashMap<String, Vec<u64>> = source.lines_of(key, &keys)?.into_iter().fold(HashMap::new(), |mut map, (value, line)| {
-        map.entry(value).or_default().push(line);
-        map
-    });
-    let described: Vec<String> = problems
-        .iter()
-        .map(|(problem, value)| match value {
-            Some(value) => {
-                let at = lines.get(value).map_or_else(String::new, |lines| {
-                    let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
-                    format!("line {}: ", lines.join(", "))
-                });
-                format!("  {at}{problem}: {key} = {value}")
-            }
-            None => format!("  {problem}"),
-        })
-        .collect();
-    Err(DataFusionError::Execution(format!(
-        "input CSV '{}' has rows that cannot be prepared (first {} shown):\n{}",
-        source.path.display(),
-        problems.len(),
-        described.join("\n")
-    )))
+    Ok(())
 }
 
 fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, val: &SplitReport) -> Result<()> {

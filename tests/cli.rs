@@ -76,6 +76,8 @@ fn sql_runs_the_pipeline_scripts_by_hand() {
             "-f",
             "sql/02_stage.sql",
             "-f",
+            "sql/03_checks.sql",
+            "-f",
             "sql/04_split.sql",
             "-f",
             "sql/05_examples.sql",
@@ -125,7 +127,7 @@ fn the_same_script_gives_the_same_result_locally_and_on_a_standalone_cluster() {
     let run = |extra: &[&str]| {
         let work = format!("work={}", scratch.path().join(extra.len().to_string()).display());
         let mut args = vec!["sql", "--format", "csv", "-D", &data, "-D", &vocab, "-D", &work];
-        for script in ["sql/01_register.sql", "sql/02_stage.sql", "sql/04_split.sql", "sql/05_examples.sql"] {
+        for script in ["sql/01_register.sql", "sql/02_stage.sql", "sql/03_checks.sql", "sql/04_split.sql", "sql/05_examples.sql"] {
             args.extend(["-f", script]);
         }
         args.extend(["-c", query]);

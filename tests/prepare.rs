@@ -236,25 +236,6 @@ async fn bad_input_fails_clearly_and_leaves_nothing() {
             vec!["missing-vocab.txt".into()],
         ),
         (
-            "null tag",
-            options(
-                write(
-                    "null-tag.csv",
-                    &format!("{header}1,2020-01-01 00:00:00,a,b,mlops\n2,2020-01-01 00:00:00,\"multi\nline\",b,mlops\n3,2020-01-01 00:00:00,c,d,\n"),
-                ),
-                directory.path().join("out-null"),
-            ),
-            vec!["null-tag.csv".into(), "line 5".into(), "NULL or empty class".into(), "id = 3".into()],
-        ),
-        (
-            "duplicate key",
-            options(
-                write("dup.csv", &format!("{header}1,2020-01-01 00:00:00,a,b,mlops\n1,2020-01-01 00:00:00,c,d,mlops\n2,2020-01-01 00:00:00,c,d,mlops\n")),
-                directory.path().join("out-dup"),
-            ),
-            vec!["dup.csv".into(), "duplicate key".into(), "line 2, 3".into()],
-        ),
-        (
             "class too small",
             options(
                 write("tiny.csv", &format!("{header}1,2020-01-01 00:00:00,a,b,mlops\n2,2020-01-01 00:00:00,c,d,mlops\n3,2020-01-01 00:00:00,e,f,other\n")),
@@ -263,6 +244,11 @@ async fn bad_input_fails_clearly_and_leaves_nothing() {
             vec!["class 'other' has only 1 row".into()],
         ),
         ("empty file", options(write("empty.csv", ""), directory.path().join("out-empty")), vec!["empty.csv".into(), "empty".into()]),
+        (
+            "header only",
+            options(write("header-only.csv", header), directory.path().join("out-header")),
+            vec!["header-only.csv".into(), "has a header but no rows".into()],
+        ),
     ];
     for (name, run, expected) in cases {
         let error = prepare(&run).await.expect_err(name).to_string();

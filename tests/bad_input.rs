@@ -1,0 +1,224 @@
+//! Bad input through `prepare`, case by case, under both policies of `--on-bad-rows`:
+//! - `fail`: an error naming the file, the line and what is wrong; no output directory and no staging left;
+//! - `skip`: the run completes, `rejected.csv` lists exactly the bad rows with their lines and reasons, the
+//!   output holds exactly the good rows, and rows read = train + val + rejected in `summary.json`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::{read_split, scibert_vocab};
+use mlprep::{OnBadRows, PrepareOptions, SessionOptions, prepare};
+
+const HEADER: &str = "id,created_on,title,description,tag\n";
+
+/// Twelve good rows, six per class: enough for every class to have training and validation rows.
+fn good_rows() -> String {
+    (1..=12)
+        .map(|id| {
+            let tag = if id % 2 == 0 { "mlops" } else { "computer-vision" };
+            format!("{id},2020-02-{id:02} 10:00:00,Project {id},A model for task number {id}.,{tag}\n")
+        })
+        .collect()
+}
+
+fn options(data: PathBuf, out: PathBuf, policy: OnBadRows) -> PrepareOptions {
+    PrepareOptions {
+        on_bad_rows: policy,
+        session: SessionOptions { target_partitions: 2, ..Default::default() },
+        ..PrepareOptions::new(data, scibert_vocab(), out)
+    }
+}
+
+struct Case {
+    name: &'static str,
+    /// Appended after the header and the good rows (lines 2-13), so the first bad line is 14.
+    bad_rows: &'static [u8],
+    /// Per bad row: its line and a fragment of its reason.
+    rejected: &'static [(u64, &'static str)],
+}
+
+const CASES: &[Case] = &[
+    Case { name: "too few fields", bad_rows: b"13,2020-01-01,t,d\n", rejected: &[(14, "4 fields, the header has 5")] },
+    Case { name: "too many fields", bad_rows: b"13,2020-01-01,t,d,mlops,extra\n", rejected: &[(14, "6 fields, the header has 5")] },
+    Case {
+        name: "unterminated quote",
+        bad_rows: b"13,2020-01-01,t,\"never closed,mlops\n14,2020-01-01,t,d,mlops\n",
+        rejected: &[(14, "unterminated quote")],
+    },
+    Case { name: "invalid UTF-8", bad_rows: b"13,2020-01-01,t,caf\xe9 au lait,mlops\n", rejected: &[(14, "invalid UTF-8 in field 4")] },
+    Case { name: "empty tag", bad_rows: b"13,2020-01-01,t,d,\n", rejected: &[(14, "empty class (column tag)")] },
+    Case { name: "quoted empty tag", bad_rows: b"13,2020-01-01,t,d,\"\"\n", rejected: &[(14, "empty class (column tag)")] },
+    Case { name: "empty key", bad_rows: b",2020-01-01,t,d,mlops\n", rejected: &[(14, "empty key (column id)")] },
+    Case {
+        name: "duplicate key",
+        bad_rows: b"13,2020-01-01,t,d,mlops\n13,2020-01-01,\"two\nlines\",d,computer-vision\n",
+        rejected: &[(14, "duplicate key: 2 rows have id = 13"), (15, "duplicate key: 2 rows have id = 13")],
+    },
+    Case {
+        name: "several kinds at once",
+        bad_rows: b"13,2020-01-01,t,d\n14,2020-01-01,t,d,\n15,2020-01-01,t,d,mlops\n",
+        rejected: &[(14, "4 fields"), (15, "empty class")],
+    },
+];
+
+fn write_input(directory: &Path, case: &Case) -> PathBuf {
+    let path = directory.join(format!("{}.csv", case.name.replace(' ', "-")));
+    let mut bytes = format!("{HEADER}{}", good_rows()).into_bytes();
+    bytes.extend_from_slice(case.bad_rows);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn staging_leftovers(directory: &Path) -> Vec<String> {
+    std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".tmp-"))
+        .collect()
+}
+
+#[tokio::test]
+async fn fail_names_the_file_the_line_and_the_problem_and_writes_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    for case in CASES {
+        let data = write_input(directory.path(), case);
+        let out = directory.path().join(format!("out-fail-{}", case.name.replace(' ', "-")));
+        let error = prepare(&options(data.clone(), out.clone(), OnBadRows::Fail)).await.expect_err(case.name).to_string();
+        assert!(error.contains(&data.display().to_string()), "{}: the error does not name the file: {error}", case.name);
+        assert!(error.contains(&format!("has {} row(s) that cannot be prepared", case.rejected.len())), "{}: {error}", case.name);
+        for (line, reason) in case.rejected {
+            let expected = format!("line {line}: ");
+            let at = error.find(&expected).unwrap_or_else(|| panic!("{}: no {expected:?} in {error}", case.name));
+            assert!(error[at..].lines().next().unwrap().contains(reason), "{}: line {line} lacks {reason:?}: {error}", case.name);
+        }
+        assert!(!out.exists(), "{}: output directory left behind", case.name);
+        assert!(staging_leftovers(directory.path()).is_empty(), "{}: staging left behind", case.name);
+    }
+}
+
+#[tokio::test]
+async fn skip_sets_exactly_the_bad_rows_aside_and_accounts_for_every_row() {
+    let directory = tempfile::tempdir().unwrap();
+    let good_ids: BTreeSet<i64> = (1..=12).collect();
+    for case in CASES {
+        let data = write_input(directory.path(), case);
+        let out = directory.path().join(format!("out-skip-{}", case.name.replace(' ', "-")));
+        let report = prepare(&options(data, out.clone(), OnBadRows::Skip)).await.unwrap_or_else(|error| panic!("{}: {error}", case.name));
+
+        let mut reader = csv::Reader::from_path(out.join("rejected.csv")).unwrap();
+        let rejected: Vec<(u64, String, String)> = reader
+            .records()
+            .map(|record| {
+                let record = record.unwrap();
+                (record[0].parse().unwrap(), record[1].to_owned(), record[2].to_owned())
+            })
+            .collect();
+        assert_eq!(rejected.len(), case.rejected.len(), "{}: {rejected:?}", case.name);
+        for ((line, reason, record), (expected_line, expected_reason)) in rejected.iter().zip(case.rejected) {
+            assert_eq!(line, expected_line, "{}", case.name);
+            assert!(reason.contains(expected_reason), "{}: {reason:?} lacks {expected_reason:?}", case.name);
+            assert!(!record.is_empty(), "{}: the rejected row's text is missing", case.name);
+        }
+
+        // The good rows, and only they, are in the output; every row read is accounted for.
+        let rows: Vec<_> = read_split(&out.join("train")).into_iter().chain(read_split(&out.join("val"))).collect();
+        let ids: BTreeSet<i64> = rows.iter().map(|row| row.id).collect();
+        let accepted_extra = ids.difference(&good_ids).count();
+        assert!(ids.is_superset(&good_ids), "{}: good rows lost: {ids:?}", case.name);
+        assert_eq!(rows.len(), ids.len(), "{}: a row written twice", case.name);
+        let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let read = summary["rows_read"].as_u64().unwrap();
+        let train = summary["splits"]["train"]["rows"].as_u64().unwrap();
+        let val = summary["splits"]["val"]["rows"].as_u64().unwrap();
+        let rejected_count = summary["rows_rejected"].as_u64().unwrap();
+        assert_eq!(rejected_count, case.rejected.len() as u64, "{}", case.name);
+        assert_eq!(read, train + val + rejected_count, "{}: rows read = train + val + rejected", case.name);
+        assert_eq!(train + val, 12 + accepted_extra as u64, "{}", case.name);
+        assert_eq!(report.rows_rejected, rejected_count, "{}", case.name);
+        let by_reason: u64 = summary["rejected_by_reason"].as_object().unwrap().values().map(|count| count.as_u64().unwrap()).sum();
+        assert_eq!(by_reason, rejected_count, "{}", case.name);
+    }
+}
+
+/// Without bad rows, `skip` writes the same output as `fail`, and an empty rejected.csv.
+#[tokio::test]
+async fn skip_without_bad_rows_changes_nothing_but_the_rejected_list() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("good.csv");
+    std::fs::write(&data, format!("{HEADER}{}", good_rows())).unwrap();
+    let (fail, skip) = (directory.path().join("fail"), directory.path().join("skip"));
+    prepare(&options(data.clone(), fail.clone(), OnBadRows::Fail)).await.unwrap();
+    prepare(&options(data, skip.clone(), OnBadRows::Skip)).await.unwrap();
+    for split in ["train", "val"] {
+        assert!(read_split(&fail.join(split)) == read_split(&skip.join(split)), "{split} differs");
+    }
+    assert_eq!(std::fs::read_to_string(skip.join("rejected.csv")).unwrap(), "line,reason,record\n");
+    assert!(!fail.join("rejected.csv").exists());
+}
+
+/// A missing title or description is empty text, not "nan" or "NULL": the row is kept.
+#[tokio::test]
+async fn missing_title_or_description_is_empty_text() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("missing-text.csv");
+    std::fs::write(&data, format!("{HEADER}{}13,2020-01-01,,Only a description,mlops\n14,2020-01-01,Only a title,,mlops\n", good_rows()))
+        .unwrap();
+    let out = directory.path().join("out");
+    prepare(&options(data, out.clone(), OnBadRows::Fail)).await.unwrap();
+    let rows: Vec<_> = read_split(&out.join("train")).into_iter().chain(read_split(&out.join("val"))).collect();
+    let text = |id: i64| rows.iter().find(|row| row.id == id).unwrap().text.clone();
+    assert_eq!(text(13), "description");
+    assert_eq!(text(14), "title");
+}
+
+/// A key that is not of the type the first 10,000 records give its column is a bad row, not a failed query.
+#[tokio::test]
+async fn a_mistyped_key_after_the_inferred_records_is_a_bad_row() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("late-bad-key.csv");
+    let mut csv = Vec::new();
+    mlprep::synthetic::write_projects_csv(&mut csv, 10_050, 7).unwrap();
+    let lines = csv.iter().filter(|&&byte| byte == b'\n').count() as u64;
+    csv.extend_from_slice(b"not-a-number,2020-01-01,t,d,mlops\n");
+    std::fs::write(&data, csv).unwrap();
+    std::fs::write(directory.path().join("vocab.txt"), mlprep::synthetic::demo_vocabulary()).unwrap();
+    let run = |policy, out: &str| PrepareOptions {
+        vocab: directory.path().join("vocab.txt"),
+        ..options(data.clone(), directory.path().join(out), policy)
+    };
+    let error = prepare(&run(OnBadRows::Fail, "fail")).await.unwrap_err().to_string();
+    let expected = format!("line {}: key 'not-a-number' in column id is not an integer", lines + 1);
+    assert!(error.contains(&expected), "{error}");
+    let report = prepare(&run(OnBadRows::Skip, "skip")).await.unwrap();
+    assert_eq!((report.rows_read, report.rows_rejected), (10_051, 1));
+    assert_eq!(report.train.rows + report.val.rows, 10_050);
+}
+
+/// Tokenizer problems stop the run before any data is read, naming the file.
+#[tokio::test]
+async fn vocabulary_problems_fail_before_reading_the_data() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("good.csv");
+    std::fs::write(&data, format!("{HEADER}{}", good_rows())).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = directory.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let cases = [
+        ("missing", directory.path().join("missing-vocab.txt"), "missing-vocab.txt"),
+        ("empty", write("empty-vocab.txt", ""), "empty-vocab.txt"),
+        ("no special tokens", write("plain-vocab.txt", "[PAD]\n[UNK]\nhello\n"), "[CLS]"),
+        ("corrupt tokenizer.json", write("tokenizer.json", "{\"model\": {\"type\": \"WordPiece\""), "tokenizer.json"),
+    ];
+    for (name, vocab, fragment) in cases {
+        let out = directory.path().join(format!("out-{}", name.replace(' ', "-")));
+        let run = PrepareOptions { vocab, ..options(data.clone(), out.clone(), OnBadRows::Fail) };
+        let error = prepare(&run).await.expect_err(name).to_string();
+        assert!(error.contains(fragment), "{name}: {error}");
+        assert!(!out.exists(), "{name}: output left behind");
+    }
+    assert!(staging_leftovers(directory.path()).is_empty());
+}
