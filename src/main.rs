@@ -387,7 +387,21 @@ fn main() -> ExitCode {
     };
     let result = match command {
         Command::Shell(args) => runtime.block_on(run_shell(args)),
-        Command::Prepare(args) => runtime.block_on(run_prepare(args)),
+        Command::Prepare(args) => {
+            let out = args.out.clone();
+            match runtime.block_on(interruptible(run_prepare(args))) {
+                Interruptible::Done(result) => result,
+                Interruptible::Interrupted(signal) => {
+                    // Tasks still running may write a little more: stop them, then remove what they wrote.
+                    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+                    if let Ok(staging) = pipeline::staging_path(&out) {
+                        let _ = std::fs::remove_dir_all(staging);
+                    }
+                    eprintln!("error: interrupted by {}: nothing was written to {}", signal.name, out.display());
+                    return ExitCode::from(128 + signal.number);
+                }
+            }
+        }
         Command::Generate(args) => run_generate(&args),
         Command::Bench(args) => runtime.block_on(run_bench(args)),
         Command::Scheduler(args) => {
@@ -426,6 +440,30 @@ fn main() -> ExitCode {
         }
     };
     exit_code(result)
+}
+
+/// A termination signal.
+struct Signal {
+    name: &'static str,
+    number: u8,
+}
+
+enum Interruptible<T> {
+    Done(T),
+    Interrupted(Signal),
+}
+
+/// Runs `work` until it ends or the process gets SIGINT or SIGTERM (then `work` is dropped: its queries stop).
+async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Interruptible<T> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return Interruptible::Done(work.await);
+    };
+    tokio::select! {
+        result = work => Interruptible::Done(result),
+        _ = interrupt.recv() => Interruptible::Interrupted(Signal { name: "SIGINT", number: 2 }),
+        _ = terminate.recv() => Interruptible::Interrupted(Signal { name: "SIGTERM", number: 15 }),
+    }
 }
 
 fn exit_code(result: Result<(), String>) -> ExitCode {

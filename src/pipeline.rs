@@ -153,12 +153,18 @@ fn validate_options(options: &PrepareOptions) -> Result<()> {
     Ok(())
 }
 
-/// `DIR.tmp-PID` beside `DIR`, so the final rename stays on one filesystem.
-fn staging_directory(out: &Path) -> Result<PathBuf> {
+/// Where this process stages the output for `out`: `DIR.tmp-PID` beside `DIR`, so the final rename stays on
+/// one filesystem. Whoever stops a run before it returns removes it (`mlprep prepare` does on SIGINT/SIGTERM).
+pub fn staging_path(out: &Path) -> Result<PathBuf> {
     let name = out
         .file_name()
         .ok_or_else(|| config_error(format!("output directory '{}' has no name", out.display())))?;
-    let staging = out.with_file_name(format!("{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    Ok(out.with_file_name(format!("{}.tmp-{}", name.to_string_lossy(), std::process::id())))
+}
+
+/// Creates (afresh) the staging directory for `out`.
+fn staging_directory(out: &Path) -> Result<PathBuf> {
+    let staging = staging_path(out)?;
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(|error| io_error(&staging, error))?;
     }
