@@ -123,9 +123,28 @@ pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
         }
         Err(error) => {
             let _ = std::fs::remove_dir_all(&staging);
-            Err(error)
+            Err(explain_memory_error(error, options))
         }
     }
+}
+
+/// A run that ran out of its memory pool says which of mlprep's options to change (DataFusion's own message
+/// names its configuration keys, which `prepare` users do not set).
+fn explain_memory_error(error: DataFusionError, options: &PrepareOptions) -> DataFusionError {
+    if !matches!(error.find_root(), DataFusionError::ResourcesExhausted(_)) {
+        return error;
+    }
+    let limit = options.session.memory_limit.map_or_else(|| "the memory limit".to_owned(), |bytes| {
+        format!("--memory-limit {} MiB", bytes >> 20)
+    });
+    DataFusionError::ResourcesExhausted(format!(
+        "{limit} is too small for this input: raise it, or lower --batch-size (rows a sort takes at a time, now {}), \
+         --file-size (rows sorted at once, now {} MiB of CSV) or --partitions (sorts running at once, now {}); \
+         nothing was written.\ncaused by\n{error}",
+        options.session.batch_size,
+        options.file_size >> 20,
+        options.session.target_partitions
+    ))
 }
 
 fn validate_options(options: &PrepareOptions) -> Result<()> {

@@ -295,3 +295,32 @@ async fn synthetic_output_is_identical_across_partitions_and_batch_sizes() {
     let runs = [(1, 8192), (4, 8192), (7, 8192), (4, 1000), (7, 1000), (2, 333)];
     assert_same_output_for_every_run(&base, &runs, directory.path()).await;
 }
+
+/// Under a memory limit smaller than the padded rows, the run spills and writes the same files as without a
+/// limit; under a limit too small to work at all it fails saying which options to change, and leaves nothing.
+#[tokio::test]
+async fn a_memory_limit_bounds_the_run_or_fails_clearly() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("projects.csv");
+    let vocab = directory.path().join("vocab.txt");
+    let mut csv = Vec::new();
+    mlprep::synthetic::write_projects_csv(&mut csv, 50_000, 3).unwrap();
+    std::fs::write(&data, csv).unwrap();
+    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
+    let run = |out: &str, memory_limit: Option<usize>| PrepareOptions {
+        vocab: vocab.clone(),
+        file_size: 2 << 20,
+        session: SessionOptions { target_partitions: 2, batch_size: 1024, memory_limit, ..Default::default() },
+        ..options(data.clone(), directory.path().join(out))
+    };
+    prepare(&run("unlimited", None)).await.unwrap();
+    prepare(&run("limited", Some(48 << 20))).await.unwrap();
+    assert_same_file_bytes(&file_bytes(&directory.path().join("limited")), &file_bytes(&directory.path().join("unlimited")), "under 48 MiB");
+
+    let error = prepare(&run("starved", Some(4 << 20))).await.unwrap_err().to_string();
+    assert!(error.contains("--memory-limit 4 MiB is too small for this input"), "{error}");
+    assert!(error.contains("--batch-size") && error.contains("--file-size") && error.contains("nothing was written"), "{error}");
+    assert!(!directory.path().join("starved").exists());
+    let leftovers = std::fs::read_dir(directory.path()).unwrap().filter(|entry| entry.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-")).count();
+    assert_eq!(leftovers, 0);
+}
