@@ -21,7 +21,8 @@ use datafusion::logical_expr::ScalarUDF;
 
 mod clean_text;
 mod common;
-mod python_text;
+/// Python's `str.lower()` and `\w` (the original cleaner's regular expressions), for reuse and tests.
+pub mod python_text;
 mod seeded_hash;
 mod stopwords;
 mod text_cleaner;
