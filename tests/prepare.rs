@@ -144,7 +144,7 @@ async fn assert_same_output_for_every_run(base: &PrepareOptions, runs: &[(usize,
 async fn output_is_identical_across_partitions_and_batch_sizes() {
     let directory = tempfile::tempdir().unwrap();
     let base = options(dataset_csv(), directory.path().join("unused"));
-    let runs = [(1, 8192), (3, 8192), (8, 8192), (3, 7), (8, 7), (8, 100)];
+    let runs = [(1, 8192), (2, 8192), (7, 8192), (2, 50), (7, 50), (1, 1), (7, 1)];
     assert_same_output_for_every_run(&base, &runs, directory.path()).await;
 }
 
@@ -157,7 +157,7 @@ async fn bucketed_output_is_the_one_file_output_in_pieces() {
     let whole = directory.path().join("whole");
     prepare(&options(dataset_csv(), whole.clone())).await.unwrap();
     let base = PrepareOptions { file_size: 20_000, ..options(dataset_csv(), directory.path().join("unused")) };
-    let runs = [(1, 8192), (3, 8192), (8, 8192), (3, 7)];
+    let runs = [(1, 8192), (2, 50), (7, 8192), (7, 1)];
     assert_same_output_for_every_run(&base, &runs, directory.path()).await;
     let pieces = directory.path().join("p1-b8192");
     for split in ["train", "val"] {
