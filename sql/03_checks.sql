@@ -25,6 +25,17 @@ SELECT *
 FROM staged_rows
 WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> '';
 
+-- With --dedupe: the rows whose cleaned text an accepted row with a smaller key has too (every text keeps
+-- its row with the smallest key, whatever the seed). `mlprep prepare --dedupe` leaves them out before the
+-- split, in the same way as the duplicate keys.
+CREATE OR REPLACE VIEW duplicate_texts AS
+SELECT key
+FROM (
+    SELECT key, ROW_NUMBER() OVER (PARTITION BY text ORDER BY key) AS copy
+    FROM accepted_rows
+)
+WHERE copy > 1;
+
 -- Every problem (at most 20 shown); none is expected.
 SELECT problem, key
 FROM (

@@ -1,5 +1,6 @@
 -- Step 5: every row with its split and target, and what the split holds. `mlprep prepare` reads these
 -- results for summary.json and to choose each split's padding length (its longest row, unless --max-length).
+-- Then the cleaned texts that rows share, and those in both splits (leakage).
 -- `mlprep prepare` first replaces the views class_to_index and val_boundaries (one row per class) by
 -- their values, so that the planner knows val_boundaries is small and the join below sends it to every
 -- partition of the staged rows (no shuffle of the full rows by class).
@@ -31,3 +32,28 @@ SELECT split, tag, COUNT(*) AS rows,
 FROM examples
 GROUP BY split, tag
 ORDER BY split, tag;
+
+-- Leakage: cleaned texts that several rows share, and those in both splits (a validation row whose text a
+-- training row has too measures nothing). Counted, never changed here: --dedupe drops such rows before the
+-- split.
+CREATE OR REPLACE VIEW shared_texts AS
+SELECT text,
+       SUM(CASE WHEN split = 'train' THEN 1 ELSE 0 END) AS train_rows,
+       SUM(CASE WHEN split = 'val' THEN 1 ELSE 0 END) AS val_rows
+FROM examples
+GROUP BY text
+HAVING COUNT(*) > 1;
+
+SELECT CAST(COUNT(*) AS BIGINT) AS shared_texts,
+       CAST(COALESCE(SUM(train_rows + val_rows), 0) AS BIGINT) AS rows_sharing_a_text,
+       CAST(COALESCE(SUM(CASE WHEN train_rows > 0 AND val_rows > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS texts_in_both_splits,
+       CAST(COALESCE(SUM(CASE WHEN train_rows > 0 AND val_rows > 0 THEN val_rows ELSE 0 END), 0) AS BIGINT) AS val_rows_with_a_train_text,
+       CAST(COALESCE(SUM(CASE WHEN train_rows > 0 AND val_rows > 0 THEN train_rows ELSE 0 END), 0) AS BIGINT) AS train_rows_with_a_val_text
+FROM shared_texts;
+
+-- The texts in both splits that most validation rows have (at most 10).
+SELECT text, CAST(train_rows AS BIGINT) AS train_rows, CAST(val_rows AS BIGINT) AS val_rows
+FROM shared_texts
+WHERE train_rows > 0 AND val_rows > 0
+ORDER BY val_rows DESC, train_rows DESC, text
+LIMIT 10;

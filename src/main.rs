@@ -283,6 +283,10 @@ struct PrepareArgs {
     /// them out, lists them in DIR/rejected.csv and counts them in summary.json.
     #[arg(long, value_enum, default_value = "fail")]
     on_bad_rows: OnBadRows,
+    /// Before the split, leave out every row whose cleaned text a row with a smaller key has (counted in
+    /// summary.json). Without it such rows are only counted: texts in both splits are leakage.
+    #[arg(long)]
+    dedupe: bool,
     /// Print how long each step took (on stderr).
     #[arg(long)]
     timing: bool,
@@ -521,6 +525,7 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         overwrite: args.overwrite,
         file_size: args.file_size as u64,
         on_bad_rows: args.on_bad_rows,
+        dedupe: args.dedupe,
         session,
         ..PrepareOptions::new(data, vocab, args.out)
     };
@@ -535,6 +540,15 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         report.class_to_index.len(),
         report.out.display()
     );
+    if options.dedupe {
+        println!("{} rows left out by --dedupe (their cleaned text is another row's)", report.rows_deduplicated);
+    }
+    if report.val_rows_with_a_train_text > 0 {
+        println!(
+            "warning: {} validation rows have a cleaned text that training rows have too (leakage; see summary.json, or --dedupe)",
+            report.val_rows_with_a_train_text
+        );
+    }
     if options.on_bad_rows == OnBadRows::Skip {
         println!("{} rows set aside, listed in {}", report.rows_rejected, report.out.join("rejected.csv").display());
     }

@@ -26,6 +26,9 @@ pub const SCRIPTS: [(&str, &str); 6] = [
     ("sql/06_write.sql", include_str!("../sql/06_write.sql")),
 ];
 
+/// Rows `accepted_rows` can leave out by key (a filter with one literal per key).
+const MAX_LEFT_OUT_KEYS: usize = 1_000_000;
+
 /// Views of one row per class that `prepare` replaces by their values before the full rows meet them.
 pub const SMALL_VIEWS: [&str; 2] = ["class_to_index", "val_boundaries"];
 
@@ -49,6 +52,8 @@ pub struct PrepareOptions {
     pub file_size: u64,
     /// What to do with rows that cannot be prepared.
     pub on_bad_rows: OnBadRows,
+    /// Before the split, leave out every row whose cleaned text a row with a smaller key has.
+    pub dedupe: bool,
     pub session: SessionOptions,
 }
 
@@ -74,6 +79,7 @@ impl PrepareOptions {
             overwrite: false,
             file_size: DEFAULT_FILE_SIZE,
             on_bad_rows: OnBadRows::Fail,
+            dedupe: false,
             session: SessionOptions::default(),
         }
     }
@@ -98,6 +104,10 @@ pub struct PrepareReport {
     pub rows_read: u64,
     /// Rows set aside (`--on-bad-rows skip`), listed in `DIR/rejected.csv`.
     pub rows_rejected: u64,
+    /// Rows left out by `--dedupe` (their cleaned text is another row's).
+    pub rows_deduplicated: u64,
+    /// Validation rows whose cleaned text a training row has too.
+    pub val_rows_with_a_train_text: u64,
     pub class_to_index: BTreeMap<String, i64>,
     pub train: SplitReport,
     pub val: SplitReport,
@@ -277,10 +287,19 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     if options.on_bad_rows == OnBadRows::Fail && !duplicates.is_empty() {
         return Err(bad_rows_error(&source.path, &duplicates));
     }
-    let rows_accepted = rows_staged - duplicates.len() as u64;
+    let rows_with_duplicate_keys = duplicates.len() as u64;
     rejected.extend(duplicates);
     rejected.sort_by_key(|row| row.line);
     accept_rows_without(&mut runner, &duplicate_keys).await?;
+    let mut rows_deduplicated = 0;
+    if options.dedupe {
+        // The script's view was planned over the accepted rows before the duplicate keys left them.
+        rerun_statement(&mut runner, 2, "CREATE OR REPLACE VIEW duplicate_texts").await?;
+        let repeated = key_literals(&mut runner, "SELECT key FROM duplicate_texts").await?;
+        rows_deduplicated = repeated.len() as u64;
+        accept_rows_without(&mut runner, &[duplicate_keys, repeated].concat()).await?;
+    }
+    let rows_accepted = rows_staged - rows_with_duplicate_keys - rows_deduplicated;
 
     progress.step("splitting");
     run_embedded(&mut runner, 3).await?;
@@ -290,6 +309,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let stats = run_embedded(&mut runner, 4).await?;
     let class_to_index = read_class_to_index(&stats[1].batches)?;
     let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
+    let leakage = read_leakage(&stats[4].batches, &stats[5].batches)?;
     check_split(options, rows_accepted, &train, &val)?;
     check_split_sizes(options.test_size, &class_to_index, &train, &val)?;
     for split in [&mut train, &mut val] {
@@ -310,6 +330,9 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         "on_bad_rows": options.on_bad_rows.name(),
         "rows_rejected": rejected.len(),
         "rejected_by_reason": counts_by_kind(&rejected),
+        "dedupe": options.dedupe,
+        "rows_deduplicated": rows_deduplicated,
+        "leakage": leakage,
         "key": options.key,
         "stratify": options.stratify,
         "seed": options.seed,
@@ -331,7 +354,14 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     }
     let step_times = progress.finish();
     let rows_rejected = rejected.len() as u64;
-    Ok(PrepareReport { out: staging.to_path_buf(), rows_read, rows_rejected, class_to_index, train, val, summary, step_times })
+    let val_rows_with_a_train_text = leakage["val_rows_with_a_train_text"].as_u64().unwrap_or(0);
+    Ok(PrepareReport {
+        out: staging.to_path_buf(),
+        rows_read,
+        rows_rejected,
+        rows_deduplicated,
+        val_rows_with_a_train_text,
+        class_to_index, train, val, summary, step_times })
 }
 
 /// The Parquet files of one split of a prepared directory, in order: read one after the other, they hold the
@@ -486,15 +516,62 @@ async fn duplicate_key_rows(
     Ok((literals, rows))
 }
 
-/// Replaces the view `accepted_rows` of `sql/03_checks.sql` by one that also leaves out the keys
-/// `duplicate_keys` (SQL literals), as a filter: an anti join with the view `duplicate_keys` lost rows on a
+/// Runs again the statement of embedded script `index` that starts with `prefix`.
+async fn rerun_statement(runner: &mut ScriptRunner, index: usize, prefix: &str) -> Result<()> {
+    let (name, text) = SCRIPTS[index];
+    let statement = split_statements(text)
+        .into_iter()
+        .find(|statement| statement.text.starts_with(prefix))
+        .ok_or_else(|| DataFusionError::Internal(format!("{name} has no statement `{prefix}`")))?;
+    runner.run_script(name, &statement.text, None).await?;
+    Ok(())
+}
+
+/// The first column of `sql`'s result as SQL literals of its type.
+async fn key_literals(runner: &mut ScriptRunner, sql: &str) -> Result<Vec<String>> {
+    let batches = runner.context().sql(sql).await?.collect().await?;
+    let mut literals = Vec::new();
+    for batch in &batches {
+        for row in 0..batch.num_rows() {
+            literals.push(typed_literal(batch.column(0), row)?);
+        }
+    }
+    Ok(literals)
+}
+
+/// Cleaned texts shared by rows, and those in both splits, for `summary.json` (outputs of
+/// `sql/05_examples.sql`: the totals, then the texts in both splits that most validation rows have).
+fn read_leakage(totals: &[RecordBatch], texts: &[RecordBatch]) -> Result<Value> {
+    let mut leakage = serde_json::Map::new();
+    for batch in totals.iter().filter(|batch| batch.num_rows() > 0) {
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            leakage.insert(field.name().clone(), json!(column.as_primitive::<Int64Type>().value(0)));
+        }
+    }
+    let mut examples = Vec::new();
+    for batch in texts {
+        let text = text_column(batch.column(0))?;
+        let (train, val) = (batch.column(1).as_primitive::<Int64Type>(), batch.column(2).as_primitive::<Int64Type>());
+        for row in 0..batch.num_rows() {
+            examples.push(json!({ "text": text.value(row), "train_rows": train.value(row), "val_rows": val.value(row) }));
+        }
+    }
+    leakage.insert("texts_in_both_splits_most_seen".into(), Value::Array(examples));
+    Ok(Value::Object(leakage))
+}
+
+/// Replaces the view `accepted_rows` of `sql/03_checks.sql` by one that also leaves out the rows with the
+/// keys `left_out` (SQL literals), as a filter: an anti join with the view `duplicate_keys` lost rows on a
 /// Ballista 55 cluster of several executors (tests/cluster.rs).
-async fn accept_rows_without(runner: &mut ScriptRunner, duplicate_keys: &[String]) -> Result<()> {
-    let without = if duplicate_keys.is_empty() {
-        String::new()
-    } else {
-        format!(" AND key NOT IN ({})", duplicate_keys.join(", "))
-    };
+async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[String]) -> Result<()> {
+    if left_out.len() > MAX_LEFT_OUT_KEYS {
+        return Err(DataFusionError::Execution(format!(
+            "{} rows would be left out (duplicate keys or, with --dedupe, repeated texts): more than the {MAX_LEFT_OUT_KEYS} \
+             mlprep filters by key; deduplicate the input first",
+            left_out.len()
+        )));
+    }
+    let without = if left_out.is_empty() { String::new() } else { format!(" AND key NOT IN ({})", left_out.join(", ")) };
     let sql = format!(
         "CREATE OR REPLACE VIEW accepted_rows AS SELECT * FROM staged_rows \
          WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> ''{without}"

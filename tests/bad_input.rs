@@ -222,3 +222,44 @@ async fn vocabulary_problems_fail_before_reading_the_data() {
     }
     assert!(staging_leftovers(directory.path()).is_empty());
 }
+
+/// Leakage: the counts in summary.json match what the written splits hold; --dedupe leaves out every row
+/// whose cleaned text a smaller key has, so that no text is left twice, and counts them.
+#[tokio::test]
+async fn shared_texts_are_counted_and_dedupe_keeps_the_smallest_key() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("repeats.csv");
+    // Rows 13-16 repeat the texts of rows 1 and 2 (the same text once cleaned: case and punctuation differ).
+    let repeats = "13,2020-01-01,PROJECT 1,A model for task number 1!,mlops\n\
+                   14,2020-01-01,Project 1,a model for task number 1.,computer-vision\n\
+                   15,2020-01-01,Project 2,A model for task number 2.,mlops\n\
+                   16,2020-01-01,Project 2,A model for task number 2.,computer-vision\n";
+    std::fs::write(&data, format!("{HEADER}{}{repeats}", good_rows())).unwrap();
+
+    let counted = directory.path().join("counted");
+    prepare(&options(data.clone(), counted.clone(), OnBadRows::Fail)).await.unwrap();
+    let train = read_split(&counted.join("train"));
+    let val = read_split(&counted.join("val"));
+    let texts = |rows: &[common::OutputRow]| rows.iter().map(|row| row.text.clone()).collect::<Vec<_>>();
+    let (train_texts, val_texts) = (texts(&train), texts(&val));
+    let in_both: BTreeSet<&String> = val_texts.iter().filter(|text| train_texts.contains(text)).collect();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(counted.join("summary.json")).unwrap()).unwrap();
+    let leakage = &summary["leakage"];
+    assert_eq!(leakage["shared_texts"], 2, "{leakage}");
+    assert_eq!(leakage["rows_sharing_a_text"], 6, "{leakage}");
+    assert_eq!(leakage["texts_in_both_splits"], in_both.len(), "{leakage}");
+    assert_eq!(leakage["val_rows_with_a_train_text"], val_texts.iter().filter(|text| in_both.contains(text)).count(), "{leakage}");
+    assert_eq!(leakage["train_rows_with_a_val_text"], train_texts.iter().filter(|text| in_both.contains(text)).count(), "{leakage}");
+    assert_eq!(summary["rows_deduplicated"], 0);
+
+    let deduplicated = directory.path().join("deduplicated");
+    let report = prepare(&PrepareOptions { dedupe: true, ..options(data, deduplicated.clone(), OnBadRows::Fail) }).await.unwrap();
+    let rows: Vec<_> = read_split(&deduplicated.join("train")).into_iter().chain(read_split(&deduplicated.join("val"))).collect();
+    let ids: BTreeSet<i64> = rows.iter().map(|row| row.id).collect();
+    assert_eq!(ids, (1..=12).collect::<BTreeSet<i64>>(), "the repeats go, the smallest keys stay");
+    assert_eq!(report.rows_deduplicated, 4);
+    assert_eq!(report.rows_read, report.train.rows + report.val.rows + report.rows_rejected + report.rows_deduplicated);
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(deduplicated.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["leakage"]["shared_texts"], 0);
+    assert_eq!(summary["rows_deduplicated"], 4);
+}
