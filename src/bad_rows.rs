@@ -31,6 +31,8 @@ const SHOWN: usize = 20;
 /// A row set aside.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedRow {
+    /// The input file the row is in.
+    pub file: String,
     /// 1-based line of the input file where the row starts.
     pub line: u64,
     /// What is wrong, without the row's values: the key of `summary.json`'s count per reason.
@@ -43,7 +45,9 @@ pub struct RejectedRow {
 
 /// The error for `fail`: the file, how many rows, and the first of them with their lines.
 pub fn bad_rows_error(input: &Path, rows: &[RejectedRow]) -> DataFusionError {
-    let shown: Vec<String> = rows.iter().take(SHOWN).map(|row| format!("  line {}: {}", row.line, row.reason)).collect();
+    let input_name = input.display().to_string();
+    let at = |row: &RejectedRow| if row.file == input_name { format!("line {}", row.line) } else { format!("{} line {}", row.file, row.line) };
+    let shown: Vec<String> = rows.iter().take(SHOWN).map(|row| format!("  {}: {}", at(row), row.reason)).collect();
     let more = if rows.len() > SHOWN { format!("\n  … and {} more", rows.len() - SHOWN) } else { String::new() };
     DataFusionError::Execution(format!(
         "input CSV '{}' has {} row(s) that cannot be prepared; nothing was written (--on-bad-rows skip sets such \
@@ -57,13 +61,13 @@ pub fn bad_rows_error(input: &Path, rows: &[RejectedRow]) -> DataFusionError {
 /// The kind of a row whose key other rows have too.
 pub const DUPLICATE_KEY: &str = "duplicate key";
 
-/// Writes `rows` (sorted by line) as CSV with the columns `line,reason,record`.
+/// Writes `rows` (in input order) as CSV with the columns `file,line,reason,record`.
 pub fn write_rejected_csv(path: &Path, rows: &[RejectedRow]) -> Result<()> {
     let error = |error: csv::Error| DataFusionError::Execution(format!("'{}': {error}", path.display()));
     let mut writer = csv::Writer::from_path(path).map_err(error)?;
-    writer.write_record(["line", "reason", "record"]).map_err(error)?;
+    writer.write_record(["file", "line", "reason", "record"]).map_err(error)?;
     for row in rows {
-        writer.write_record([row.line.to_string().as_str(), &row.reason, &row.record]).map_err(error)?;
+        writer.write_record([row.file.as_str(), row.line.to_string().as_str(), &row.reason, &row.record]).map_err(error)?;
     }
     writer.flush().map_err(|io| DataFusionError::Execution(format!("'{}': {io}", path.display())))
 }
@@ -82,7 +86,13 @@ mod tests {
     use super::*;
 
     fn row(line: u64, reason: &str) -> RejectedRow {
-        RejectedRow { line, kind: "wrong number of fields", reason: reason.into(), record: format!("record of line {line}") }
+        RejectedRow {
+            file: "/data/in.csv".into(),
+            line,
+            kind: "wrong number of fields",
+            reason: reason.into(),
+            record: format!("record of line {line}"),
+        }
     }
 
     #[test]
@@ -101,13 +111,14 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("rejected.csv");
         let rows = [RejectedRow {
+            file: "in.csv".into(),
             line: 7,
             kind: "empty key or class",
             reason: "empty class (column tag)".into(),
             record: "1,\"a,\nb\",".into(),
         }];
         write_rejected_csv(&path, &rows).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "line,reason,record\n7,empty class (column tag),\"1,\"\"a,\nb\"\",\"\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "file,line,reason,record\nin.csv,7,empty class (column tag),\"1,\"\"a,\nb\"\",\"\n");
         assert_eq!(counts_by_kind(&rows), BTreeMap::from([("empty key or class", 1)]));
     }
 }

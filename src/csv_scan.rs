@@ -28,6 +28,8 @@ pub struct CheckedColumn {
 /// A record that cannot be prepared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
+    /// Which of the input's files (an index into them).
+    pub file: usize,
     /// 1-based line of the file where the record starts.
     pub line: u64,
     /// What is wrong, one of [`KINDS`].
@@ -53,6 +55,17 @@ pub struct ScanReport {
     pub records: u64,
     /// Bad records, in file order.
     pub rejections: Vec<Rejection>,
+}
+
+/// Checks every record of every file (after its header of `header_fields` names) and returns the bad ones.
+pub fn scan_files(files: &[std::path::PathBuf], header_fields: usize, checked: &[CheckedColumn]) -> Result<ScanReport> {
+    let mut report = ScanReport::default();
+    for (index, file) in files.iter().enumerate() {
+        let file_report = scan(file, header_fields, checked)?;
+        report.records += file_report.records;
+        report.rejections.extend(file_report.rejections.into_iter().map(|rejection| Rejection { file: index, ..rejection }));
+    }
+    Ok(report)
 }
 
 /// Checks every record of `path` (after its header of `header_fields` names) and returns the bad ones.
@@ -89,7 +102,7 @@ pub fn scan(path: &Path, header_fields: usize, checked: &[CheckedColumn]) -> Res
             record_problem(&record, header_fields, checked)
         };
         if let Some((kind, reason)) = problem {
-            report.rejections.push(Rejection { line, kind, reason, start, end });
+            report.rejections.push(Rejection { file: 0, line, kind, reason, start, end });
         }
     }
     Ok(report)
@@ -197,13 +210,15 @@ pub fn copy_without(path: &Path, out: &Path, rejections: &[Rejection]) -> Result
     output.flush().map_err(|error| io(error, out))
 }
 
-/// The text of each rejection's record, read from `path` (invalid UTF-8 replaced), line ends removed.
-pub fn record_texts(path: &Path, rejections: &[Rejection]) -> Result<Vec<String>> {
-    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
-    let mut file = File::open(path).map_err(io)?;
+/// The text of each rejection's record, read from its file among `files` (invalid UTF-8 replaced), line
+/// ends removed.
+pub fn record_texts(files: &[std::path::PathBuf], rejections: &[Rejection]) -> Result<Vec<String>> {
     rejections
         .iter()
         .map(|rejection| {
+            let path = &files[rejection.file];
+            let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+            let mut file = File::open(path).map_err(io)?;
             file.seek(SeekFrom::Start(rejection.start)).map_err(io)?;
             let mut bytes = Vec::new();
             (&mut file).take(rejection.end - rejection.start).read_to_end(&mut bytes).map_err(io)?;
@@ -276,7 +291,7 @@ mod tests {
         let copy = directory.path().join("copy.csv");
         copy_without(&path, &copy, &report.rejections).unwrap();
         assert_eq!(std::fs::read_to_string(&copy).unwrap(), "id,title,description,tag\n1,a,b,x\n3,\"c\nd\",e,y\n");
-        assert_eq!(record_texts(&path, &report.rejections).unwrap(), ["2,a,b", ",a,b,x"]);
+        assert_eq!(record_texts(&[path], &report.rejections).unwrap(), ["2,a,b", ",a,b,x"]);
     }
 
     #[test]

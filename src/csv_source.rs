@@ -1,4 +1,5 @@
-//! The input CSV: its columns and types, read robustly, and the file lines of given records for errors.
+//! The input CSV (a file, or a directory of files with one header): its columns and types, read robustly,
+//! and where given records are, for errors.
 //!
 //! DataFusion's CSV schema inference reads line by line and fails on quoted values holding newlines, so the
 //! schema is inferred here from whole records (the `csv` crate's parser, arrow's type rules) and handed to
@@ -17,32 +18,68 @@ use crate::csv_scan::{CheckedColumn, Rejection};
 /// Records read to infer column types.
 const INFERENCE_RECORDS: usize = 10_000;
 
-/// A CSV file with a header, and the schema inferred from it.
+/// The input: a CSV file with a header, or a directory of such files with the same header, and the schema
+/// inferred from it.
 #[derive(Debug, Clone)]
 pub struct CsvSource {
+    /// The file or the directory, absolute.
     pub path: PathBuf,
+    /// The CSV files: `path` itself, or the directory's `*.csv` files in name order.
+    pub files: Vec<PathBuf>,
     pub schema: Schema,
-    /// The file's size in bytes.
+    /// The bytes of the files' records (headers not counted), together: the same whichever way the rows
+    /// are cut into files.
     pub size: u64,
 }
 
 impl CsvSource {
-    /// Reads the header and infers column types from the first records of `path`.
+    /// Reads the header(s) and infers column types from the first records.
     pub fn inspect(path: &Path) -> Result<Self> {
         let metadata = std::fs::metadata(path).map_err(|error| {
             DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display()))
         })?;
-        if !metadata.is_file() {
-            return Err(DataFusionError::Execution(format!("input CSV '{}' is not a file", path.display())));
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let files = if metadata.is_dir() { csv_files_in(&absolute)? } else { vec![absolute.clone()] };
+        let mut size = 0;
+        let mut first: Option<(PathBuf, Vec<u8>)> = None;
+        for file in &files {
+            let length = std::fs::metadata(file)
+                .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", file.display())))?
+                .len();
+            if length == 0 {
+                return Err(DataFusionError::Execution(format!(
+                    "input CSV '{}' is empty: expected a header line and rows",
+                    file.display()
+                )));
+            }
+            let (header, header_bytes) = header_line(file)?;
+            size += length - header_bytes;
+            match &first {
+                None => first = Some((file.clone(), header)),
+                Some((first_file, first_header)) if *first_header != header => {
+                    return Err(DataFusionError::Execution(format!(
+                        "input CSV files '{}' and '{}' have different headers: {:?} and {:?}; every file of a directory \
+                         must have the same columns in the same order",
+                        first_file.display(),
+                        file.display(),
+                        String::from_utf8_lossy(first_header),
+                        String::from_utf8_lossy(&header)
+                    )));
+                }
+                Some(_) => {}
+            }
         }
-        if metadata.len() == 0 {
-            return Err(DataFusionError::Execution(format!(
-                "input CSV '{}' is empty: expected a header line and rows",
-                path.display()
-            )));
+        let mut sample = Vec::new();
+        let mut records = 0;
+        for file in &files {
+            let (file_sample, file_records) = inference_sample(file, INFERENCE_RECORDS - records, sample.is_empty())?;
+            sample.extend(file_sample);
+            records += file_records;
+            if records >= INFERENCE_RECORDS {
+                break;
+            }
         }
-        let sample = inference_sample(path)?;
-        let (schema, records) = Format::default()
+        let (schema, _) = Format::default()
             .with_header(true)
             .infer_schema(&sample[..], Some(INFERENCE_RECORDS))
             .map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))?;
@@ -52,8 +89,7 @@ impl CsvSource {
                 path.display()
             )));
         }
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        Ok(Self { path: absolute, schema, size: metadata.len() })
+        Ok(Self { path: absolute, files, schema, size })
     }
 
     /// Fails naming the file and the columns it has when one of `columns` is missing.
@@ -98,38 +134,41 @@ impl CsvSource {
             .collect()
     }
 
-    /// Every record whose `column` value is one of `values`: the value, and where the record is in the file.
+    /// Every record whose `column` value is one of `values`: the value, and which file and where in it.
     pub fn records_with(&self, column: &str, values: &[String]) -> Result<Vec<(String, Rejection)>> {
         let index = self.schema.index_of(column)?;
         let wanted: std::collections::HashSet<&str> = values.iter().map(String::as_str).collect();
-        let io = |error: csv::Error| DataFusionError::Execution(format!("'{}': {error}", self.path.display()));
-        let file = File::open(&self.path)
-            .map_err(|error| DataFusionError::Execution(format!("'{}': {error}", self.path.display())))?;
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
-        reader.byte_headers().map_err(io)?;
         let mut found = Vec::new();
-        let mut record = csv::ByteRecord::new();
-        while reader.read_byte_record(&mut record).map_err(io)? {
-            let Some(value) = record.get(index).and_then(|value| std::str::from_utf8(value).ok()) else { continue };
-            if wanted.contains(value) {
-                let position = record.position().expect("the csv reader records positions");
-                let location = Rejection {
-                    line: position.line(),
-                    kind: "",
-                    reason: String::new(),
-                    start: position.byte(),
-                    end: reader.position().byte(),
-                };
-                found.push((value.to_owned(), location));
+        for (file_index, path) in self.files.iter().enumerate() {
+            let io = |error: csv::Error| DataFusionError::Execution(format!("'{}': {error}", path.display()));
+            let file = File::open(path).map_err(|error| DataFusionError::Execution(format!("'{}': {error}", path.display())))?;
+            let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
+            reader.byte_headers().map_err(io)?;
+            let mut record = csv::ByteRecord::new();
+            while reader.read_byte_record(&mut record).map_err(io)? {
+                let Some(value) = record.get(index).and_then(|value| std::str::from_utf8(value).ok()) else { continue };
+                if wanted.contains(value) {
+                    let position = record.position().expect("the csv reader records positions");
+                    let location = Rejection {
+                        file: file_index,
+                        line: position.line(),
+                        kind: "",
+                        reason: String::new(),
+                        start: position.byte(),
+                        end: reader.position().byte(),
+                    };
+                    found.push((value.to_owned(), location));
+                }
             }
         }
         Ok(found)
     }
 }
 
-/// The header and the first records that have as many fields as the header and are UTF-8, as CSV: what
-/// the types are inferred from. Bad records are the record scan's to report, with their lines.
-fn inference_sample(path: &Path) -> Result<Vec<u8>> {
+/// Up to `limit` first records of `path` that have as many fields as its header and are UTF-8 (with the
+/// header first when `with_header`), as CSV, and how many: what the types are inferred from. Bad records are
+/// the record scan's to report, with their lines.
+fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec<u8>, usize)> {
     let error = |error: csv::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
     let file = File::open(path)
         .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
@@ -138,15 +177,50 @@ fn inference_sample(path: &Path) -> Result<Vec<u8>> {
     let mut record = csv::ByteRecord::new();
     let mut header_fields = None;
     let mut kept = 0;
-    while kept < INFERENCE_RECORDS && reader.read_byte_record(&mut record).map_err(error)? {
+    while kept < limit && reader.read_byte_record(&mut record).map_err(error)? {
         match header_fields {
-            None => header_fields = Some(record.len()),
+            None => {
+                header_fields = Some(record.len());
+                if !with_header {
+                    continue;
+                }
+            }
             Some(fields) if record.len() != fields || std::str::from_utf8(record.as_slice()).is_err() => continue,
             Some(_) => kept += 1,
         }
         writer.write_byte_record(&record).map_err(error)?;
     }
-    writer.into_inner().map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))
+    let bytes = writer
+        .into_inner()
+        .map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))?;
+    Ok((bytes, kept))
+}
+
+/// The header record of `path`, as parsed fields joined by commas, and its length in the file.
+fn header_line(path: &Path) -> Result<(Vec<u8>, u64)> {
+    let error = |error: csv::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let file = File::open(path)
+        .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
+    let header = reader.byte_headers().map_err(error)?.iter().collect::<Vec<_>>().join(&b","[..]);
+    Ok((header, reader.position().byte()))
+}
+
+/// The `*.csv` files directly in `directory`, in name order (what DataFusion reads from the directory).
+fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
+    let io = |error: std::io::Error| DataFusionError::Execution(format!("input directory '{}': {error}", directory.display()));
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(directory).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_file() && path.extension().is_some_and(|extension| extension == "csv") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(DataFusionError::Execution(format!("input directory '{}' has no .csv file", directory.display())));
+    }
+    Ok(files)
 }
 
 /// Double-quotes an identifier so any header name (spaces, capitals) works in SQL.

@@ -236,22 +236,38 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
 
     progress.step("checking every record");
     let checked = source.checked_columns(&options.key, &options.stratify)?;
-    let scan = csv_scan::scan(&source.path, source.schema.fields().len(), &checked)?;
-    let mut rejected = rejected_rows(&source.path, &scan.rejections, options.on_bad_rows)?;
+    let scan = csv_scan::scan_files(&source.files, source.schema.fields().len(), &checked)?;
+    let mut rejected = rejected_rows(&source, &scan.rejections, options.on_bad_rows)?;
     if options.on_bad_rows == OnBadRows::Fail && !rejected.is_empty() {
         return Err(bad_rows_error(&source.path, &rejected));
     }
-    // DataFusion reads a copy without the bad records, so that it sees only records it can read.
-    let readable = if scan.rejections.is_empty() {
+    // DataFusion reads copies without the bad records, so that it sees only records it can read.
+    let readable = if scan.rejections.is_empty() && source.files.len() == 1 {
         source.path.clone()
+    } else if scan.rejections.is_empty() {
+        // DataFusion would read every file of the directory, not only its `*.csv`: it reads links to them.
+        let links = work.join("input_files");
+        std::fs::create_dir_all(&links).map_err(|error| io_error(&links, error))?;
+        for file in &source.files {
+            let link = links.join(file.file_name().unwrap_or_default());
+            std::os::unix::fs::symlink(file, &link).map_err(|error| io_error(&link, error))?;
+        }
+        links
     } else {
-        let copy = work.join("readable_rows.csv");
-        csv_scan::copy_without(&source.path, &copy, &scan.rejections)?;
-        copy
+        let copies = work.join("readable_rows");
+        std::fs::create_dir_all(&copies).map_err(|error| io_error(&copies, error))?;
+        for (index, file) in source.files.iter().enumerate() {
+            let bad: Vec<Rejection> = scan.rejections.iter().filter(|rejection| rejection.file == index).cloned().collect();
+            let copy = copies.join(file.file_name().unwrap_or_default());
+            csv_scan::copy_without(file, &copy, &bad)?;
+        }
+        copies
     };
+    // DataFusion reads every `*.csv` file of a location that ends with a slash.
+    let readable = if readable.is_dir() { format!("{}/", readable.display()) } else { readable.display().to_string() };
 
     let params = BTreeMap::from([
-        ("data".to_owned(), quote_literal_body(&readable.to_string_lossy())),
+        ("data".to_owned(), quote_literal_body(&readable)),
         ("columns".to_owned(), source.column_definitions(&[&options.key, &options.stratify])),
         ("key".to_owned(), quote_identifier(&options.key)),
         ("stratify".to_owned(), quote_identifier(&options.stratify)),
@@ -289,7 +305,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     }
     let rows_with_duplicate_keys = duplicates.len() as u64;
     rejected.extend(duplicates);
-    rejected.sort_by_key(|row| row.line);
+    rejected.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     accept_rows_without(&mut runner, &duplicate_keys).await?;
     let mut rows_deduplicated = 0;
     if options.dedupe {
@@ -326,6 +342,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let summary = json!({
         "mlprep_version": env!("CARGO_PKG_VERSION"),
         "input": source.path.to_string_lossy(),
+        "input_files": source.files.len(),
         "rows_read": rows_read,
         "on_bad_rows": options.on_bad_rows.name(),
         "rows_rejected": rejected.len(),
@@ -458,15 +475,16 @@ async fn run_embedded(runner: &mut ScriptRunner, index: usize) -> Result<Vec<Sta
 }
 
 /// The scan's bad records as rejected rows; their text is read from the file only when it is kept (`skip`).
-fn rejected_rows(input: &Path, rejections: &[Rejection], policy: OnBadRows) -> Result<Vec<RejectedRow>> {
+fn rejected_rows(source: &CsvSource, rejections: &[Rejection], policy: OnBadRows) -> Result<Vec<RejectedRow>> {
     let texts = match policy {
-        OnBadRows::Skip => csv_scan::record_texts(input, rejections)?,
+        OnBadRows::Skip => csv_scan::record_texts(&source.files, rejections)?,
         OnBadRows::Fail => vec![String::new(); rejections.len()],
     };
     Ok(rejections
         .iter()
         .zip(texts)
         .map(|(rejection, record)| RejectedRow {
+            file: source.files[rejection.file].display().to_string(),
             line: rejection.line,
             kind: rejection.kind,
             reason: rejection.reason.clone(),
@@ -498,15 +516,20 @@ async fn duplicate_key_rows(
         return Ok((literals, Vec::new()));
     }
     let values: Vec<String> = copies.keys().cloned().collect();
-    let set_aside: std::collections::HashSet<u64> = scanned_out.iter().map(|rejection| rejection.start).collect();
-    let found: Vec<(String, Rejection)> =
-        source.records_with(key, &values)?.into_iter().filter(|(_, record)| !set_aside.contains(&record.start)).collect();
+    let set_aside: std::collections::HashSet<(usize, u64)> =
+        scanned_out.iter().map(|rejection| (rejection.file, rejection.start)).collect();
+    let found: Vec<(String, Rejection)> = source
+        .records_with(key, &values)?
+        .into_iter()
+        .filter(|(_, record)| !set_aside.contains(&(record.file, record.start)))
+        .collect();
     let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
-    let texts = csv_scan::record_texts(&source.path, &locations)?;
+    let texts = csv_scan::record_texts(&source.files, &locations)?;
     let rows = found
         .into_iter()
         .zip(texts)
         .map(|((value, location), record)| RejectedRow {
+            file: source.files[location.file].display().to_string(),
             line: location.line,
             kind: DUPLICATE_KEY,
             reason: format!("duplicate key: {} rows have {key} = {value}", copies[&value]),

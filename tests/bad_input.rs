@@ -105,14 +105,15 @@ async fn skip_sets_exactly_the_bad_rows_aside_and_accounts_for_every_row() {
     for case in CASES {
         let data = write_input(directory.path(), case);
         let out = directory.path().join(format!("out-skip-{}", case.name.replace(' ', "-")));
-        let report = prepare(&options(data, out.clone(), OnBadRows::Skip)).await.unwrap_or_else(|error| panic!("{}: {error}", case.name));
+        let report = prepare(&options(data.clone(), out.clone(), OnBadRows::Skip)).await.unwrap_or_else(|error| panic!("{}: {error}", case.name));
 
         let mut reader = csv::Reader::from_path(out.join("rejected.csv")).unwrap();
         let rejected: Vec<(u64, String, String)> = reader
             .records()
             .map(|record| {
                 let record = record.unwrap();
-                (record[0].parse().unwrap(), record[1].to_owned(), record[2].to_owned())
+                assert_eq!(&record[0], data.display().to_string(), "{}: the file column", case.name);
+                (record[1].parse().unwrap(), record[2].to_owned(), record[3].to_owned())
             })
             .collect();
         assert_eq!(rejected.len(), case.rejected.len(), "{}: {rejected:?}", case.name);
@@ -154,7 +155,7 @@ async fn skip_without_bad_rows_changes_nothing_but_the_rejected_list() {
     for split in ["train", "val"] {
         assert!(read_split(&fail.join(split)) == read_split(&skip.join(split)), "{split} differs");
     }
-    assert_eq!(std::fs::read_to_string(skip.join("rejected.csv")).unwrap(), "line,reason,record\n");
+    assert_eq!(std::fs::read_to_string(skip.join("rejected.csv")).unwrap(), "file,line,reason,record\n");
     assert!(!fail.join("rejected.csv").exists());
 }
 
@@ -262,4 +263,73 @@ async fn shared_texts_are_counted_and_dedupe_keeps_the_smallest_key() {
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(deduplicated.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["leakage"]["shared_texts"], 0);
     assert_eq!(summary["rows_deduplicated"], 4);
+}
+
+/// Byte offsets where each record of `csv` starts (the header's first), as the CSV reader sees them.
+fn record_starts(csv: &[u8]) -> Vec<usize> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(csv);
+    let mut record = csv::ByteRecord::new();
+    let mut starts = Vec::new();
+    while reader.read_byte_record(&mut record).unwrap() {
+        starts.push(record.position().unwrap().byte() as usize);
+    }
+    starts
+}
+
+/// The course data cut into several files at different records (and quoted newlines inside them): a
+/// directory of the pieces gives the rows and the bytes of the one-file run.
+#[tokio::test]
+async fn a_directory_of_csv_pieces_gives_the_output_of_the_whole_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(common::dataset_csv()).unwrap();
+    let starts = record_starts(&whole);
+    let header = &whole[..starts[1]];
+    let records = starts.len() - 1;
+    let reference = directory.path().join("reference");
+    // Small files: several buckets, whose number must not depend on the cut either.
+    let run_options = |data: PathBuf, out: PathBuf| PrepareOptions { file_size: 20_000, ..options(data, out, OnBadRows::Fail) };
+    prepare(&run_options(common::dataset_csv(), reference.clone())).await.unwrap();
+    assert!(std::fs::read_dir(reference.join("train")).unwrap().count() > 1);
+    for (run, cuts) in [vec![1, records / 2], vec![1, 3, 400, records - 1], vec![1, 200, 201, 600]].into_iter().enumerate() {
+        let pieces = directory.path().join(format!("pieces-{run}"));
+        std::fs::create_dir_all(&pieces).unwrap();
+        let mut bounds = cuts.clone();
+        bounds.push(records + 1);
+        for (number, window) in bounds.windows(2).enumerate() {
+            let end = if window[1] > records { whole.len() } else { starts[window[1]] };
+            let mut bytes = header.to_vec();
+            bytes.extend_from_slice(&whole[starts[window[0]]..end]);
+            std::fs::write(pieces.join(format!("part-{number}.csv")), bytes).unwrap();
+        }
+        std::fs::write(pieces.join("notes.txt"), "not a CSV: ignored").unwrap();
+        let out = directory.path().join(format!("out-{run}"));
+        let report = prepare(&run_options(pieces, out.clone())).await.unwrap();
+        assert_eq!(report.rows_read as usize, records);
+        let files = |out: &Path| {
+            common::file_bytes(out).into_iter().filter(|(name, _)| name.ends_with(".parquet")).collect::<Vec<_>>()
+        };
+        common::assert_same_file_bytes(&files(&out), &files(&reference), &format!("cut at {cuts:?}"));
+    }
+}
+
+#[tokio::test]
+async fn a_directory_names_the_file_of_a_bad_row_and_refuses_differing_headers() {
+    let directory = tempfile::tempdir().unwrap();
+    let pieces = directory.path().join("pieces");
+    std::fs::create_dir_all(&pieces).unwrap();
+    std::fs::write(pieces.join("a.csv"), format!("{HEADER}{}", good_rows())).unwrap();
+    std::fs::write(pieces.join("b.csv"), format!("{HEADER}20,2020-01-01,t,d,mlops\n21,2020-01-01,t,d\n")).unwrap();
+    let error = prepare(&options(pieces.clone(), directory.path().join("out"), OnBadRows::Fail)).await.unwrap_err().to_string();
+    let b = pieces.join("b.csv").display().to_string();
+    assert!(error.contains(&format!("{b} line 3: 4 fields, the header has 5")), "{error}");
+
+    let report = prepare(&options(pieces.clone(), directory.path().join("skipped"), OnBadRows::Skip)).await.unwrap();
+    assert_eq!((report.rows_read, report.rows_rejected, report.train.rows + report.val.rows), (14, 1, 13));
+    let rejected = std::fs::read_to_string(directory.path().join("skipped/rejected.csv")).unwrap();
+    assert!(rejected.contains(&format!("{b},3,")), "{rejected}");
+
+    std::fs::write(pieces.join("c.csv"), format!("id,title,description,tag\n{}", "30,t,d,mlops\n")).unwrap();
+    let error = prepare(&options(pieces.clone(), directory.path().join("out"), OnBadRows::Fail)).await.unwrap_err().to_string();
+    assert!(error.contains("a.csv") && error.contains("c.csv") && error.contains("different headers"), "{error}");
+    assert!(!directory.path().join("out").exists());
 }
