@@ -61,6 +61,9 @@ pub fn bad_rows_error(input: &Path, rows: &[RejectedRow]) -> DataFusionError {
 /// The kind of a row whose key other rows have too.
 pub const DUPLICATE_KEY: &str = "duplicate key";
 
+/// The kind of a row whose class `--classes` does not have.
+pub const UNKNOWN_CLASS: &str = "class not in --classes";
+
 /// Writes `rows` (in input order) as CSV with the columns `file,line,reason,record`.
 pub fn write_rejected_csv(path: &Path, rows: &[RejectedRow]) -> Result<()> {
     let error = |error: csv::Error| DataFusionError::Execution(format!("'{}': {error}", path.display()));

@@ -5,6 +5,7 @@
 
 pub mod bad_rows;
 pub mod bench;
+pub mod classes;
 pub mod cluster;
 pub mod csv_scan;
 pub mod csv_source;

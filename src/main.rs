@@ -287,6 +287,10 @@ struct PrepareArgs {
     /// summary.json). Without it such rows are only counted: texts in both splits are leakage.
     #[arg(long)]
     dedupe: bool,
+    /// The class indices of an earlier run (its class_to_index.json), to prepare data for a model trained on
+    /// it: the targets follow the file, and a row of any other class is a bad row (see --on-bad-rows).
+    #[arg(long, value_name = "FILE")]
+    classes: Option<PathBuf>,
     /// Print how long each step took (on stderr).
     #[arg(long)]
     timing: bool,
@@ -526,6 +530,7 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         file_size: args.file_size as u64,
         on_bad_rows: args.on_bad_rows,
         dedupe: args.dedupe,
+        classes: args.classes,
         session,
         ..PrepareOptions::new(data, vocab, args.out)
     };

@@ -9,7 +9,10 @@ use datafusion::common::{DataFusionError, Result};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, bad_rows_error, counts_by_kind, write_rejected_csv};
+use crate::bad_rows::{
+    DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLASS, bad_rows_error, counts_by_kind, write_rejected_csv,
+};
+use crate::classes::load_classes;
 use crate::csv_scan::{self, Rejection};
 use crate::csv_source::{CsvSource, quote_identifier, quote_literal_body};
 use crate::progress::Progress;
@@ -54,6 +57,8 @@ pub struct PrepareOptions {
     pub on_bad_rows: OnBadRows,
     /// Before the split, leave out every row whose cleaned text a row with a smaller key has.
     pub dedupe: bool,
+    /// The class indices of an earlier run (`class_to_index.json`); rows of other classes are bad rows.
+    pub classes: Option<PathBuf>,
     pub session: SessionOptions,
 }
 
@@ -80,6 +85,7 @@ impl PrepareOptions {
             file_size: DEFAULT_FILE_SIZE,
             on_bad_rows: OnBadRows::Fail,
             dedupe: false,
+            classes: None,
             session: SessionOptions::default(),
         }
     }
@@ -220,6 +226,8 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         })?,
     };
 
+    let known_classes = options.classes.as_deref().map(load_classes).transpose()?;
+
     progress.step("reading the CSV header");
     let source = CsvSource::inspect(&options.data)?;
     source.require_columns(&[
@@ -306,19 +314,35 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let rows_with_duplicate_keys = duplicates.len() as u64;
     rejected.extend(duplicates);
     rejected.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    accept_rows_without(&mut runner, &duplicate_keys).await?;
+    accept_rows_without(&mut runner, &duplicate_keys, &[]).await?;
+    let mut unknown_classes = Vec::new();
+    let mut rows_with_unknown_class = 0;
+    if let Some(classes) = &known_classes {
+        let unknown = unknown_class_rows(&mut runner, &source, options, classes, &rejected).await?;
+        if options.on_bad_rows == OnBadRows::Fail && !unknown.rows.is_empty() {
+            return Err(bad_rows_error(&source.path, &unknown.rows));
+        }
+        rows_with_unknown_class = unknown.rows.len() as u64;
+        unknown_classes = unknown.literals;
+        rejected.extend(unknown.rows);
+        rejected.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        accept_rows_without(&mut runner, &duplicate_keys, &unknown_classes).await?;
+    }
     let mut rows_deduplicated = 0;
     if options.dedupe {
         // The script's view was planned over the accepted rows before the duplicate keys left them.
         rerun_statement(&mut runner, 2, "CREATE OR REPLACE VIEW duplicate_texts").await?;
         let repeated = key_literals(&mut runner, "SELECT key FROM duplicate_texts").await?;
         rows_deduplicated = repeated.len() as u64;
-        accept_rows_without(&mut runner, &[duplicate_keys, repeated].concat()).await?;
+        accept_rows_without(&mut runner, &[duplicate_keys, repeated].concat(), &unknown_classes).await?;
     }
-    let rows_accepted = rows_staged - rows_with_duplicate_keys - rows_deduplicated;
+    let rows_accepted = rows_staged - rows_with_duplicate_keys - rows_with_unknown_class - rows_deduplicated;
 
     progress.step("splitting");
     run_embedded(&mut runner, 3).await?;
+    if let Some(classes) = &known_classes {
+        use_class_indices(&mut runner, classes).await?;
+    }
     for view in SMALL_VIEWS {
         materialize_small_view(&mut runner, view).await?;
     }
@@ -327,7 +351,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
     let leakage = read_leakage(&stats[4].batches, &stats[5].batches)?;
     check_split(options, rows_accepted, &train, &val)?;
-    check_split_sizes(options.test_size, &class_to_index, &train, &val)?;
+    check_split_sizes(options.test_size, &class_to_index, known_classes.as_ref(), &train, &val)?;
     for split in [&mut train, &mut val] {
         split.padded_length = options.max_length.map_or(split.max_tokens, |length| length as i64);
     }
@@ -348,6 +372,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         "rows_rejected": rejected.len(),
         "rejected_by_reason": counts_by_kind(&rejected),
         "dedupe": options.dedupe,
+        "classes": options.classes.as_ref().map(|path| path.to_string_lossy()),
         "rows_deduplicated": rows_deduplicated,
         "leakage": leakage,
         "key": options.key,
@@ -584,9 +609,9 @@ fn read_leakage(totals: &[RecordBatch], texts: &[RecordBatch]) -> Result<Value> 
 }
 
 /// Replaces the view `accepted_rows` of `sql/03_checks.sql` by one that also leaves out the rows with the
-/// keys `left_out` (SQL literals), as a filter: an anti join with the view `duplicate_keys` lost rows on a
-/// Ballista 55 cluster of several executors (tests/cluster.rs).
-async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[String]) -> Result<()> {
+/// keys `left_out` and the classes `classes_left_out` (SQL literals), as a filter: an anti join with the view
+/// `duplicate_keys` lost rows on a Ballista 55 cluster of several executors (tests/cluster.rs).
+async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[String], classes_left_out: &[String]) -> Result<()> {
     if left_out.len() > MAX_LEFT_OUT_KEYS {
         return Err(DataFusionError::Execution(format!(
             "{} rows would be left out (duplicate keys or, with --dedupe, repeated texts): more than the {MAX_LEFT_OUT_KEYS} \
@@ -594,13 +619,93 @@ async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[String]) -> 
             left_out.len()
         )));
     }
-    let without = if left_out.is_empty() { String::new() } else { format!(" AND key NOT IN ({})", left_out.join(", ")) };
-    let sql = format!(
-        "CREATE OR REPLACE VIEW accepted_rows AS SELECT * FROM staged_rows \
-         WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> ''{without}"
-    );
+    let mut sql = "CREATE OR REPLACE VIEW accepted_rows AS SELECT * FROM staged_rows \
+                   WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> ''"
+        .to_owned();
+    if !left_out.is_empty() {
+        sql.push_str(&format!(" AND key NOT IN ({})", left_out.join(", ")));
+    }
+    if !classes_left_out.is_empty() {
+        sql.push_str(&format!(" AND class NOT IN ({})", classes_left_out.join(", ")));
+    }
     runner.context().sql(&sql).await?.collect().await?;
     Ok(())
+}
+
+/// The rows whose class `--classes` does not have, and those classes as SQL literals.
+struct UnknownClasses {
+    rows: Vec<RejectedRow>,
+    literals: Vec<String>,
+}
+
+/// Finds the accepted rows whose class is not in `classes`, with their files and lines (rows already
+/// `rejected` are not listed again).
+async fn unknown_class_rows(
+    runner: &mut ScriptRunner,
+    source: &CsvSource,
+    options: &PrepareOptions,
+    classes: &BTreeMap<String, i64>,
+    rejected: &[RejectedRow],
+) -> Result<UnknownClasses> {
+    let batches =
+        runner.context().sql("SELECT class, COUNT(*) AS n FROM accepted_rows GROUP BY class").await?.collect().await?;
+    let mut literals = Vec::new();
+    let mut labels = Vec::new();
+    let mut rows_in_sql = 0;
+    for batch in &batches {
+        let names = text_column(batch.column(0))?;
+        let counts = batch.column(1).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            if !classes.contains_key(names.value(row)) {
+                labels.push(names.value(row).to_owned());
+                literals.push(typed_literal(batch.column(0), row)?);
+                rows_in_sql += counts.value(row) as u64;
+            }
+        }
+    }
+    if labels.is_empty() {
+        return Ok(UnknownClasses { rows: Vec::new(), literals });
+    }
+    let listed: std::collections::HashSet<(&str, u64)> = rejected.iter().map(|row| (row.file.as_str(), row.line)).collect();
+    let found: Vec<(String, Rejection)> = source
+        .records_with(&options.stratify, &labels)?
+        .into_iter()
+        .filter(|(_, record)| !listed.contains(&(source.files[record.file].to_string_lossy().as_ref(), record.line)))
+        .collect();
+    if found.len() as u64 != rows_in_sql {
+        return Err(accounting_error(format!(
+            "{rows_in_sql} rows have a class that --classes does not have, but {} were found in the input",
+            found.len()
+        )));
+    }
+    let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
+    let texts = csv_scan::record_texts(&source.files, &locations)?;
+    let classes_file = options.classes.as_deref().unwrap_or(Path::new("")).display().to_string();
+    let rows = found
+        .into_iter()
+        .zip(texts)
+        .map(|((label, location), record)| RejectedRow {
+            file: source.files[location.file].display().to_string(),
+            line: location.line,
+            kind: UNKNOWN_CLASS,
+            reason: format!("class '{label}' is not in {classes_file}"),
+            record,
+        })
+        .collect();
+    Ok(UnknownClasses { rows, literals })
+}
+
+/// Replaces the view `class_to_index` by the classes of `--classes`, and plans `val_boundaries` again over it.
+async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String, i64>) -> Result<()> {
+    let schema = runner.context().table("class_sizes").await?.schema().as_arrow().clone();
+    let class_type = schema.field_with_name("class")?.data_type().clone();
+    let rows: Vec<String> = classes
+        .iter()
+        .map(|(label, index)| format!("(arrow_cast('{}', '{class_type}'), CAST({index} AS BIGINT))", label.replace('\'', "''")))
+        .collect();
+    let sql = format!("CREATE OR REPLACE VIEW class_to_index AS SELECT * FROM (VALUES {}) AS v(class, class_index)", rows.join(", "));
+    runner.context().sql(&sql).await?.collect().await?;
+    rerun_statement(runner, 3, "CREATE OR REPLACE VIEW val_boundaries").await
 }
 
 /// The record scan leaves only duplicate keys for the SQL checks to find; anything else there means the scan
@@ -652,6 +757,7 @@ fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, va
 fn check_split_sizes(
     test_size: f64,
     class_to_index: &BTreeMap<String, i64>,
+    given_indices: Option<&BTreeMap<String, i64>>,
     train: &SplitReport,
     val: &SplitReport,
 ) -> Result<()> {
@@ -668,7 +774,10 @@ fn check_split_sizes(
             )));
         }
     }
-    let expected_indices: BTreeMap<String, i64> = train.rows_per_class.keys().cloned().zip(0..).collect();
+    let expected_indices: BTreeMap<String, i64> = match given_indices {
+        Some(given) => given.clone(),
+        None => train.rows_per_class.keys().cloned().zip(0..).collect(),
+    };
     if *class_to_index != expected_indices {
         return Err(accounting_error(format!(
             "the class indices {class_to_index:?} are not the training classes in order {expected_indices:?}"
@@ -844,13 +953,13 @@ mod tests {
     fn split_sizes_must_follow_the_definition() {
         let indices = BTreeMap::from([("a".to_owned(), 0), ("b".to_owned(), 1)]);
         // 10 rows -> 2 in validation, 7 rows -> ceil(1.4) = 2.
-        check_split_sizes(0.2, &indices, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)])).unwrap();
-        let error = check_split_sizes(0.2, &indices, &report(&[("a", 6), ("b", 5)]), &report(&[("a", 4), ("b", 2)]))
+        check_split_sizes(0.2, &indices, None, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)])).unwrap();
+        let error = check_split_sizes(0.2, &indices, None, &report(&[("a", 6), ("b", 5)]), &report(&[("a", 4), ("b", 2)]))
             .unwrap_err()
             .to_string();
         assert!(error.contains("class 'a' has 10 rows and 4 in validation, but ceil(0.2 * 10) = 2"), "{error}");
         let shifted = BTreeMap::from([("a".to_owned(), 1), ("b".to_owned(), 2)]);
-        let error = check_split_sizes(0.2, &shifted, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)]))
+        let error = check_split_sizes(0.2, &shifted, None, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)]))
             .unwrap_err()
             .to_string();
         assert!(error.contains("are not the training classes in order"), "{error}");

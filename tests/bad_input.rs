@@ -333,3 +333,36 @@ async fn a_directory_names_the_file_of_a_bad_row_and_refuses_differing_headers()
     assert!(error.contains("a.csv") && error.contains("c.csv") && error.contains("different headers"), "{error}");
     assert!(!directory.path().join("out").exists());
 }
+
+/// --classes: the targets follow the given file, whatever order the labels sort in; a row of a class the
+/// file lacks is a bad row named with its line (fail), or set aside (skip).
+#[tokio::test]
+async fn given_classes_set_the_targets_and_unknown_labels_are_bad_rows() {
+    let directory = tempfile::tempdir().unwrap();
+    let classes = directory.path().join("class_to_index.json");
+    std::fs::write(&classes, r#"{"mlops": 0, "computer-vision": 1, "nlp": 2}"#).unwrap();
+    let data = directory.path().join("new.csv");
+    std::fs::write(&data, format!("{HEADER}{}13,2020-01-01,t,d,reinforcement-learning\n", good_rows())).unwrap();
+    let run = |policy, out: &str| PrepareOptions { classes: Some(classes.clone()), ..options(data.clone(), directory.path().join(out), policy) };
+
+    let error = prepare(&run(OnBadRows::Fail, "fail")).await.unwrap_err().to_string();
+    assert!(error.contains("line 14: class 'reinforcement-learning' is not in") && error.contains("class_to_index.json"), "{error}");
+    assert!(!directory.path().join("fail").exists());
+
+    let report = prepare(&run(OnBadRows::Skip, "skip")).await.unwrap();
+    assert_eq!((report.rows_read, report.rows_rejected), (13, 1));
+    let expected = std::collections::BTreeMap::from([("computer-vision".to_owned(), 1), ("mlops".to_owned(), 0), ("nlp".to_owned(), 2)]);
+    assert_eq!(report.class_to_index, expected);
+    let out = directory.path().join("skip");
+    for row in read_split(&out.join("train")).into_iter().chain(read_split(&out.join("val"))) {
+        assert_eq!(row.targets, expected[&row.tag], "id {}", row.id);
+    }
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("class_to_index.json")).unwrap()).unwrap();
+    assert_eq!(written, serde_json::json!(expected));
+    let rejected = std::fs::read_to_string(out.join("rejected.csv")).unwrap();
+    assert!(rejected.contains(",14,class 'reinforcement-learning' is not in"), "{rejected}");
+
+    std::fs::write(&classes, r#"{"mlops": 0, "computer-vision": 0}"#).unwrap();
+    let error = prepare(&run(OnBadRows::Skip, "bad-classes")).await.unwrap_err().to_string();
+    assert!(error.contains("classes file") && error.contains("once each"), "{error}");
+}
