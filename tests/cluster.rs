@@ -182,6 +182,26 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
         assert!(processes.log(name).contains("Received task"), "executor {name} ran no task; its log:\n{}", processes.log(name));
     }
 
+    // Messy input (bad records, a duplicate key, repeated texts) with --on-bad-rows skip and --dedupe: the
+    // rows are left out by filters that run in every task, and the cluster writes what the local run writes.
+    let messy = directory.path().join("messy.csv");
+    let mut csv = Vec::new();
+    mlprep::synthetic::write_projects_csv(&mut csv, 3_000, 5).unwrap();
+    csv.extend_from_slice(b"900001,2020-01-01,t,d\n900002,2020-01-01,t,d,\n900003,2020-01-01,a,b,mlops\n900003,2020-01-01,a,b,mlops\n");
+    csv.extend_from_slice(b"900004,2020-01-01,Same text,Twice over,mlops\n900005,2020-01-01,same TEXT!,twice over,computer-vision\n");
+    std::fs::write(&messy, csv).unwrap();
+    let messy_args = ["prepare", "--data", messy.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
+    let messy_args = [&messy_args[..], &["--on-bad-rows", "skip", "--dedupe"]].concat();
+    let (messy_remote, messy_local) = (directory.path().join("messy-remote"), directory.path().join("messy-local"));
+    let output = run_prepare(&[&messy_args[..], &["--out", messy_remote.to_str().unwrap(), "--cluster", &url]].concat());
+    assert!(output.status.success(), "messy input on the cluster: {}", String::from_utf8_lossy(&output.stderr));
+    let output = run_prepare(&[&messy_args[..], &["--out", messy_local.to_str().unwrap()]].concat());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_same_files(&messy_remote, &messy_local, "messy input, between the cluster and the local run");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(messy_remote.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows_rejected"], 4, "{summary}");
+    assert!(summary["rows_deduplicated"].as_u64().unwrap() >= 1, "{summary}");
+
     // A tokenizer path that executors cannot open: the error names the executor and the path.
     let data_param = format!("data={}", data.display());
     let output = Command::new(env!("CARGO_BIN_EXE_mlprep"))

@@ -176,6 +176,9 @@ pub fn file_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
     for name in ["class_to_index.json", "summary.json"] {
         files.push((name.into(), std::fs::read(out.join(name)).unwrap()));
     }
+    if out.join("rejected.csv").exists() {
+        files.push(("rejected.csv".into(), std::fs::read(out.join("rejected.csv")).unwrap()));
+    }
     files
 }
 
