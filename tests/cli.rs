@@ -145,3 +145,37 @@ fn the_same_script_gives_the_same_result_locally_and_on_a_standalone_cluster() {
     }
     assert_eq!(run(&["--standalone"]), local);
 }
+
+/// Bad rows through the binary: `fail` exits 1 naming the file and line and leaves nothing; `skip` exits 0,
+/// says how many rows it set aside and where, and warns about texts in both splits.
+#[test]
+fn prepare_reports_bad_rows_and_leakage_with_its_exit_status() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,created_on,title,description,tag\n");
+    for id in 1..=20 {
+        let tag = if id % 2 == 0 { "mlops" } else { "computer-vision" };
+        // Rows 1-4 share one text: some of them land in validation, some in training.
+        let text = if id <= 4 { "Shared title,Shared description".to_owned() } else { format!("Title {id},Description {id}") };
+        csv.push_str(&format!("{id},2020-01-01,{text},{tag}\n"));
+    }
+    csv.push_str("21,2020-01-01,too few fields\n");
+    std::fs::write(directory.path().join("in.csv"), csv).unwrap();
+    let vocab = common::scibert_vocab();
+    let args = ["prepare", "--data", "in.csv", "--vocab", vocab.to_str().unwrap(), "--out", "out"];
+
+    let output = mlprep(&args, directory.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("in.csv' has 1 row(s) that cannot be prepared") && stderr.contains("line 22: 3 fields, the header has 5"), "{stderr}");
+    assert!(!directory.path().join("out").exists());
+
+    let output = mlprep(&[&args[..], &["--on-bad-rows", "skip"]].concat(), directory.path());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("1 rows set aside, listed in") && stdout.contains("rejected.csv"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(directory.path().join("out/summary.json")).unwrap()).unwrap();
+    // With seed 1234 one of rows 1-4 is in validation and three in training.
+    assert_eq!(summary["leakage"]["val_rows_with_a_train_text"], 1, "{summary}");
+    assert!(stdout.contains("warning: 1 validation rows have a cleaned text that training rows have too"), "{stdout}");
+}
