@@ -23,7 +23,8 @@ use mlprep_udfs::tokenizer_cache::{LoadedTokenizer, load_tokenizer};
 use sha2::{Digest, Sha256};
 
 use crate::csv_source::{CsvSource, quote_literal_body};
-use crate::pipeline::{PrepareOptions, SCRIPTS, io_error, prepare, split_files};
+use crate::bucketed_write::split_files;
+use crate::pipeline::{PrepareOptions, SCRIPTS, io_error, prepare};
 use crate::script::ScriptRunner;
 use crate::session::{Cluster, SessionOptions, connect};
 

@@ -5,10 +5,12 @@
 
 pub mod bad_rows;
 pub mod bench;
+pub mod bucketed_write;
 pub mod classes;
 pub mod cluster;
 pub mod csv_scan;
 pub mod csv_source;
+pub mod left_out;
 pub mod output;
 pub mod pipeline;
 pub mod progress;

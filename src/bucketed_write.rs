@@ -1,0 +1,114 @@
+//! The write step, one bucket at a time. The staged rows are in buckets of the shuffle order (step 2); each
+//! bucket of each split is sorted and written by its own `COPY` of `sql/06_write.sql`, several at once, so no
+//! sort holds more than a bucket and the files, read in name order, are the split in shuffle order.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::common::{DataFusionError, Result};
+
+use crate::pipeline::{SCRIPTS, copied_count, io_error};
+use crate::script::{ScriptRunner, split_statements, substitute};
+
+/// At most this many buckets (open files while staging), whatever the input size.
+pub(crate) const MAX_BUCKETS: u64 = 4096;
+
+/// The Parquet files of one split of a prepared directory, in order: read one after the other, they hold the
+/// split in shuffle order.
+pub fn split_files(out: &Path, split: &str) -> Result<Vec<PathBuf>> {
+    let directory = out.join(split);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&directory).map_err(|error| io_error(&directory, error))? {
+        let path = entry.map_err(|error| io_error(&directory, error))?.path();
+        if path.extension().is_some_and(|extension| extension == "parquet") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Buckets for an input of `input_bytes`: one per `file_size` bytes, at least one.
+pub(crate) fn bucket_count(input_bytes: u64, file_size: u64) -> u64 {
+    input_bytes.div_ceil(file_size).clamp(1, MAX_BUCKETS)
+}
+
+/// Runs `sql/06_write.sql` once per bucket, `concurrency` buckets at a time, into `out`, and returns the rows
+/// written per split (train, val). Each bucket's statements get their own `${bucket}` and `${part}`, so how
+/// many run at once changes nothing in the files. Validation takes the first rows of each class in shuffle
+/// order, so its rows sit in the first buckets and training's mostly in the others: the empty files are
+/// removed and the rest renumbered from part-00000 in bucket order.
+pub(crate) async fn write_buckets(runner: &ScriptRunner, out: &Path, buckets: u64, concurrency: usize) -> Result<[u64; 2]> {
+    use futures::{StreamExt, TryStreamExt};
+    let (name, text) = SCRIPTS[5];
+    let mut statements = Vec::new();
+    for bucket in 0..buckets {
+        let mut params = runner.params().clone();
+        params.insert("bucket".into(), bucket.to_string());
+        params.insert("part".into(), part_name(bucket));
+        let copies = split_statements(text)
+            .iter()
+            .map(|statement| substitute(&statement.text, &params, name))
+            .collect::<Result<Vec<String>>>()?;
+        if copies.len() != SPLITS.len() {
+            return Err(DataFusionError::Internal(format!("{name} has {} statements, expected 2 COPY", copies.len())));
+        }
+        statements.extend(copies.into_iter().enumerate().map(|(split, sql)| (split, bucket, sql)));
+    }
+    let context = runner.context().clone();
+    let mut written: Vec<(usize, u64, u64)> = futures::stream::iter(statements)
+        .map(|(split, bucket, sql)| {
+            let context = context.clone();
+            async move {
+                let batches = context.sql(&sql).await?.collect().await?;
+                Ok::<_, DataFusionError>((split, bucket, copied_count(&batches)))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    written.sort_unstable();
+    let mut totals = [0u64; 2];
+    for (split, split_name) in SPLITS.iter().enumerate() {
+        let files: Vec<(u64, u64)> =
+            written.iter().filter(|(s, _, _)| *s == split).map(|&(_, bucket, rows)| (bucket, rows)).collect();
+        totals[split] = files.iter().map(|(_, rows)| rows).sum();
+        let directory = out.join(split_name);
+        let file = |bucket: u64| directory.join(format!("part-{}.parquet", part_name(bucket)));
+        // A split with no rows at all keeps its first (empty) file, so every split has one.
+        let keep: Vec<u64> = match files.iter().filter(|(_, rows)| *rows > 0).map(|(bucket, _)| *bucket).collect::<Vec<_>>() {
+            kept if kept.is_empty() => vec![0],
+            kept => kept,
+        };
+        for (bucket, _) in files.iter().filter(|(bucket, _)| !keep.contains(bucket)) {
+            std::fs::remove_file(file(*bucket)).map_err(|error| io_error(&file(*bucket), error))?;
+        }
+        // Ascending, each file moves to a number no higher than its own, which is free by then.
+        for (number, bucket) in keep.into_iter().enumerate() {
+            if number as u64 != bucket {
+                std::fs::rename(file(bucket), file(number as u64)).map_err(|error| io_error(&file(bucket), error))?;
+            }
+        }
+    }
+    Ok(totals)
+}
+
+/// The output splits, in the order of the `COPY` statements of `sql/06_write.sql`.
+pub(crate) const SPLITS: [&str; 2] = ["train", "val"];
+
+/// The number of a split file: `part-{part_name}.parquet`.
+pub(crate) fn part_name(number: u64) -> String {
+    format!("{number:05}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_follow_the_input_size_only() {
+        assert_eq!(bucket_count(0, 100), 1);
+        assert_eq!(bucket_count(100, 100), 1);
+        assert_eq!(bucket_count(101, 100), 2);
+        assert_eq!(bucket_count(u64::MAX, 1), MAX_BUCKETS);
+    }
+}

@@ -1,0 +1,205 @@
+//! Rows the pipeline leaves out, and why: records the scan rejected, keys several rows share, classes
+//! `--classes` lacks, texts `--dedupe` drops. Each becomes a rejected row with its file and line, or a
+//! filter of the view `accepted_rows`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::common::{DataFusionError, Result};
+
+use crate::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLASS};
+use crate::csv_scan::{self, Rejection};
+use crate::csv_source::CsvSource;
+use crate::pipeline::{PrepareOptions, accounting_error, text_column, typed_literal};
+use crate::script::ScriptRunner;
+
+/// Rows `accepted_rows` can leave out by key (a filter with one literal per key).
+pub(crate) const MAX_LEFT_OUT_KEYS: usize = 1_000_000;
+
+/// The scan's bad records as rejected rows; their text is read from the file only when it is kept (`skip`).
+pub(crate) fn rejected_rows(source: &CsvSource, rejections: &[Rejection], policy: OnBadRows) -> Result<Vec<RejectedRow>> {
+    let texts = match policy {
+        OnBadRows::Skip => csv_scan::record_texts(&source.files, rejections)?,
+        OnBadRows::Fail => vec![String::new(); rejections.len()],
+    };
+    Ok(rejections
+        .iter()
+        .zip(texts)
+        .map(|(rejection, record)| RejectedRow {
+            file: source.files[rejection.file].display().to_string(),
+            line: rejection.line,
+            kind: rejection.kind,
+            reason: rejection.reason.clone(),
+            record,
+        })
+        .collect())
+}
+
+/// Every row whose key other rows have too (view `duplicate_keys` of `sql/03_checks.sql`), with its line,
+/// leaving out records the scan has already set aside.
+pub(crate) async fn duplicate_key_rows(
+    runner: &mut ScriptRunner,
+    source: &CsvSource,
+    key: &str,
+    scanned_out: &[Rejection],
+) -> Result<(Vec<String>, Vec<RejectedRow>)> {
+    let batches = runner.context().sql("SELECT key, copies FROM duplicate_keys").await?.collect().await?;
+    let mut copies: HashMap<String, i64> = HashMap::new();
+    let mut literals = Vec::new();
+    for batch in &batches {
+        let keys = text_column(batch.column(0))?;
+        let counts = batch.column(1).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            copies.insert(keys.value(row).to_owned(), counts.value(row));
+            literals.push(typed_literal(batch.column(0), row)?);
+        }
+    }
+    if copies.is_empty() {
+        return Ok((literals, Vec::new()));
+    }
+    let values: Vec<String> = copies.keys().cloned().collect();
+    let set_aside: std::collections::HashSet<(usize, u64)> =
+        scanned_out.iter().map(|rejection| (rejection.file, rejection.start)).collect();
+    let found: Vec<(String, Rejection)> = source
+        .records_with(key, &values)?
+        .into_iter()
+        .filter(|(_, record)| !set_aside.contains(&(record.file, record.start)))
+        .collect();
+    let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
+    let texts = csv_scan::record_texts(&source.files, &locations)?;
+    let rows = found
+        .into_iter()
+        .zip(texts)
+        .map(|((value, location), record)| RejectedRow {
+            file: source.files[location.file].display().to_string(),
+            line: location.line,
+            kind: DUPLICATE_KEY,
+            reason: format!("duplicate key: {} rows have {key} = {value}", copies[&value]),
+            record,
+        })
+        .collect();
+    Ok((literals, rows))
+}
+
+/// The first column of `sql`'s result as SQL literals of its type.
+pub(crate) async fn key_literals(runner: &mut ScriptRunner, sql: &str) -> Result<Vec<String>> {
+    let batches = runner.context().sql(sql).await?.collect().await?;
+    let mut literals = Vec::new();
+    for batch in &batches {
+        for row in 0..batch.num_rows() {
+            literals.push(typed_literal(batch.column(0), row)?);
+        }
+    }
+    Ok(literals)
+}
+
+/// Replaces the view `accepted_rows` of `sql/03_checks.sql` by one that also leaves out the rows with the
+/// keys `left_out` and the classes `classes_left_out` (SQL literals), as a filter: an anti join with the view
+/// `duplicate_keys` lost rows on a Ballista 55 cluster of several executors (tests/cluster.rs).
+pub(crate) async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[String], classes_left_out: &[String]) -> Result<()> {
+    if left_out.len() > MAX_LEFT_OUT_KEYS {
+        return Err(DataFusionError::Execution(format!(
+            "{} rows would be left out (duplicate keys or, with --dedupe, repeated texts): more than the {MAX_LEFT_OUT_KEYS} \
+             mlprep filters by key; deduplicate the input first",
+            left_out.len()
+        )));
+    }
+    let mut sql = "CREATE OR REPLACE VIEW accepted_rows AS SELECT * FROM staged_rows \
+                   WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> ''"
+        .to_owned();
+    if !left_out.is_empty() {
+        sql.push_str(&format!(" AND key NOT IN ({})", left_out.join(", ")));
+    }
+    if !classes_left_out.is_empty() {
+        sql.push_str(&format!(" AND class NOT IN ({})", classes_left_out.join(", ")));
+    }
+    runner.context().sql(&sql).await?.collect().await?;
+    Ok(())
+}
+
+/// The rows whose class `--classes` does not have, and those classes as SQL literals.
+pub(crate) struct UnknownClasses {
+    pub rows: Vec<RejectedRow>,
+    pub literals: Vec<String>,
+}
+
+/// Finds the accepted rows whose class is not in `classes`, with their files and lines (rows already
+/// `rejected` are not listed again).
+pub(crate) async fn unknown_class_rows(
+    runner: &mut ScriptRunner,
+    source: &CsvSource,
+    options: &PrepareOptions,
+    classes: &BTreeMap<String, i64>,
+    rejected: &[RejectedRow],
+) -> Result<UnknownClasses> {
+    let batches =
+        runner.context().sql("SELECT class, COUNT(*) AS n FROM accepted_rows GROUP BY class").await?.collect().await?;
+    let mut literals = Vec::new();
+    let mut labels = Vec::new();
+    let mut rows_in_sql = 0;
+    for batch in &batches {
+        let names = text_column(batch.column(0))?;
+        let counts = batch.column(1).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            if !classes.contains_key(names.value(row)) {
+                labels.push(names.value(row).to_owned());
+                literals.push(typed_literal(batch.column(0), row)?);
+                rows_in_sql += counts.value(row) as u64;
+            }
+        }
+    }
+    if labels.is_empty() {
+        return Ok(UnknownClasses { rows: Vec::new(), literals });
+    }
+    let listed: std::collections::HashSet<(&str, u64)> = rejected.iter().map(|row| (row.file.as_str(), row.line)).collect();
+    let found: Vec<(String, Rejection)> = source
+        .records_with(&options.stratify, &labels)?
+        .into_iter()
+        .filter(|(_, record)| !listed.contains(&(source.files[record.file].to_string_lossy().as_ref(), record.line)))
+        .collect();
+    if found.len() as u64 != rows_in_sql {
+        return Err(accounting_error(format!(
+            "{rows_in_sql} rows have a class that --classes does not have, but {} were found in the input",
+            found.len()
+        )));
+    }
+    let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
+    let texts = csv_scan::record_texts(&source.files, &locations)?;
+    let classes_file = options.classes.as_deref().unwrap_or(Path::new("")).display().to_string();
+    let rows = found
+        .into_iter()
+        .zip(texts)
+        .map(|((label, location), record)| RejectedRow {
+            file: source.files[location.file].display().to_string(),
+            line: location.line,
+            kind: UNKNOWN_CLASS,
+            reason: format!("class '{label}' is not in {classes_file}"),
+            record,
+        })
+        .collect();
+    Ok(UnknownClasses { rows, literals })
+}
+
+/// The record scan leaves only duplicate keys for the SQL checks to find; anything else there means the scan
+/// and DataFusion's reader disagree, which must stop the run rather than lose rows.
+pub(crate) fn check_problems_are_duplicates(problems: &[RecordBatch]) -> Result<()> {
+    let mut other = Vec::new();
+    for batch in problems {
+        let kinds = text_column(batch.column(0))?;
+        let keys = text_column(batch.column(1))?;
+        for row in 0..batch.num_rows() {
+            if !kinds.value(row).starts_with("duplicate key") {
+                other.push(format!("{} (key {})", kinds.value(row), if keys.is_valid(row) { keys.value(row) } else { "NULL" }));
+            }
+        }
+    }
+    if !other.is_empty() {
+        return Err(DataFusionError::Internal(format!(
+            "rows the record scan accepted have problems: {}; please report this with the input",
+            other.join("; ")
+        )));
+    }
+    Ok(())
+}
