@@ -71,10 +71,13 @@ impl CsvSource {
         }
         let mut sample = Vec::new();
         let mut records = 0;
+        let mut any_record = false;
         for file in &files {
-            let (file_sample, file_records) = inference_sample(file, INFERENCE_RECORDS - records, sample.is_empty())?;
+            let (file_sample, file_records, file_has_records) =
+                inference_sample(file, INFERENCE_RECORDS - records, sample.is_empty())?;
             sample.extend(file_sample);
             records += file_records;
+            any_record |= file_has_records;
             if records >= INFERENCE_RECORDS {
                 break;
             }
@@ -83,7 +86,7 @@ impl CsvSource {
             .with_header(true)
             .infer_schema(&sample[..], Some(INFERENCE_RECORDS))
             .map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))?;
-        if records == 0 {
+        if !any_record {
             return Err(DataFusionError::Execution(format!(
                 "input CSV '{}' has a header but no rows",
                 path.display()
@@ -166,9 +169,9 @@ impl CsvSource {
 }
 
 /// Up to `limit` first records of `path` that have as many fields as its header and are UTF-8 (with the
-/// header first when `with_header`), as CSV, and how many: what the types are inferred from. Bad records are
-/// the record scan's to report, with their lines.
-fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec<u8>, usize)> {
+/// header first when `with_header`), as CSV, how many, and whether the file has any record after its header:
+/// what the types are inferred from. Bad records are the record scan's to report, with their lines.
+fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec<u8>, usize, bool)> {
     let error = |error: csv::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
     let file = File::open(path)
         .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
@@ -177,7 +180,9 @@ fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec
     let mut record = csv::ByteRecord::new();
     let mut header_fields = None;
     let mut kept = 0;
+    let mut any_record = false;
     while kept < limit && reader.read_byte_record(&mut record).map_err(error)? {
+        any_record |= header_fields.is_some();
         match header_fields {
             None => {
                 header_fields = Some(record.len());
@@ -193,7 +198,7 @@ fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec
     let bytes = writer
         .into_inner()
         .map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))?;
-    Ok((bytes, kept))
+    Ok((bytes, kept, any_record))
 }
 
 /// The header record of `path`, as parsed fields joined by commas, and its length in the file.

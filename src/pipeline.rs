@@ -245,6 +245,15 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     if options.on_bad_rows == OnBadRows::Fail && !rejected.is_empty() {
         return Err(bad_rows_error(&source.path, &rejected));
     }
+    if scan.rejections.len() as u64 == scan.records {
+        return Err(DataFusionError::Execution(format!(
+            "no row of input CSV '{}' can be prepared: all {} are bad rows, e.g. line {}: {}; nothing was written",
+            source.path.display(),
+            scan.records,
+            rejected[0].line,
+            rejected[0].reason
+        )));
+    }
     // DataFusion reads copies without the bad records, so that it sees only records it can read.
     let readable = if scan.rejections.is_empty() && source.files.len() == 1 {
         source.path.clone()
@@ -333,6 +342,14 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         accept_rows_without(&mut runner, &[duplicate_keys, repeated].concat(), &unknown_classes).await?;
     }
     let rows_accepted = rows_staged - rows_with_duplicate_keys - rows_with_unknown_class - rows_deduplicated;
+    if rows_accepted == 0 {
+        return Err(DataFusionError::Execution(format!(
+            "no row of input CSV '{}' is left to prepare: of {rows_read} rows, {} were set aside and {rows_deduplicated} \
+             left out by --dedupe; nothing was written",
+            source.path.display(),
+            rejected.len()
+        )));
+    }
 
     progress.step("splitting");
     run_embedded(&mut runner, 3).await?;

@@ -366,3 +366,22 @@ async fn given_classes_set_the_targets_and_unknown_labels_are_bad_rows() {
     let error = prepare(&run(OnBadRows::Skip, "bad-classes")).await.unwrap_err().to_string();
     assert!(error.contains("classes file") && error.contains("once each"), "{error}");
 }
+
+/// Every row bad: `skip` has nothing to prepare and says so; nothing is written.
+#[tokio::test]
+async fn skip_with_every_row_bad_fails_and_writes_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("all-bad.csv");
+    std::fs::write(&data, format!("{HEADER}1,2020-01-01,a\n2,2020-01-01,b\n")).unwrap();
+    let out = directory.path().join("out");
+    let error = prepare(&options(data, out.clone(), OnBadRows::Skip)).await.unwrap_err().to_string();
+    assert!(error.contains("all 2 are bad rows, e.g. line 2: 3 fields, the header has 5; nothing was written"), "{error}");
+    assert!(!out.exists());
+    // Rows that are all set aside after staging (here: one key, twice).
+    let data = directory.path().join("one-key.csv");
+    std::fs::write(&data, format!("{HEADER}1,2020-01-01,a,b,mlops\n1,2020-01-01,c,d,mlops\n")).unwrap();
+    let error = prepare(&options(data, out.clone(), OnBadRows::Skip)).await.unwrap_err().to_string();
+    assert!(error.contains("is left to prepare: of 2 rows, 2 were set aside"), "{error}");
+    assert!(!out.exists());
+    assert!(staging_leftovers(directory.path()).is_empty());
+}
