@@ -37,7 +37,16 @@ pub(crate) fn bucket_count(input_bytes: u64, file_size: u64) -> u64 {
 /// many run at once changes nothing in the files. Validation takes the first rows of each class in shuffle
 /// order, so its rows sit in the first buckets and training's mostly in the others: the empty files are
 /// removed and the rest renumbered from part-00000 in bucket order.
-pub(crate) async fn write_buckets(runner: &ScriptRunner, out: &Path, buckets: u64, concurrency: usize) -> Result<[u64; 2]> {
+///
+/// Validation holds the first rows of each class in shuffle order: no validation row lies past the largest
+/// class boundary `last_val_hash`, so the buckets after its bucket get no validation `COPY` at all.
+pub(crate) async fn write_buckets(
+    runner: &ScriptRunner,
+    out: &Path,
+    buckets: u64,
+    last_val_hash: u64,
+    concurrency: usize,
+) -> Result<[u64; 2]> {
     use futures::{StreamExt, TryStreamExt};
     let (name, text) = SCRIPTS[5];
     let mut statements = Vec::new();
@@ -52,7 +61,12 @@ pub(crate) async fn write_buckets(runner: &ScriptRunner, out: &Path, buckets: u6
         if copies.len() != SPLITS.len() {
             return Err(DataFusionError::Internal(format!("{name} has {} statements, expected 2 COPY", copies.len())));
         }
-        statements.extend(copies.into_iter().enumerate().map(|(split, sql)| (split, bucket, sql)));
+        let val_may_have_rows = bucket <= bucket_of(last_val_hash, buckets);
+        for (split, sql) in copies.into_iter().enumerate() {
+            if SPLITS[split] != "val" || val_may_have_rows {
+                statements.push((split, bucket, sql));
+            }
+        }
     }
     let context = runner.context().clone();
     let mut written: Vec<(usize, u64, u64)> = futures::stream::iter(statements)
@@ -95,6 +109,11 @@ pub(crate) async fn write_buckets(runner: &ScriptRunner, out: &Path, buckets: u6
 /// The output splits, in the order of the `COPY` statements of `sql/06_write.sql`.
 pub(crate) const SPLITS: [&str; 2] = ["train", "val"];
 
+/// The bucket of a row whose shuffle hash is `hash`: `sql/02_stage.sql`'s formula.
+fn bucket_of(hash: u64, buckets: u64) -> u64 {
+    ((hash >> 32) * buckets) >> 32
+}
+
 /// The number of a split file: `part-{part_name}.parquet`.
 pub(crate) fn part_name(number: u64) -> String {
     format!("{number:05}")
@@ -110,5 +129,7 @@ mod tests {
         assert_eq!(bucket_count(100, 100), 1);
         assert_eq!(bucket_count(101, 100), 2);
         assert_eq!(bucket_count(u64::MAX, 1), MAX_BUCKETS);
+        assert_eq!((bucket_of(0, 7), bucket_of(u64::MAX, 7), bucket_of(u64::MAX / 2, 2)), (0, 6, 0));
+        assert_eq!(bucket_of(1 << 63, 2), 1);
     }
 }

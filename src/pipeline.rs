@@ -372,7 +372,9 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     progress.step("writing Parquet");
     runner.set_param("train_pad_to", train.padded_length.to_string());
     runner.set_param("val_pad_to", val.padded_length.to_string());
-    let written = write_buckets(&runner, &staging_absolute, buckets, options.session.target_partitions).await?;
+    let last_val_hash = largest_boundary(&mut runner).await?;
+    let written =
+        write_buckets(&runner, &staging_absolute, buckets, last_val_hash, options.session.target_partitions).await?;
     check_written(&written, &train, &val)?;
     std::fs::remove_dir_all(&work).map_err(|error| io_error(&work, error))?;
 
@@ -422,6 +424,19 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
 async fn run_embedded(runner: &mut ScriptRunner, index: usize) -> Result<Vec<StatementOutput>> {
     let (name, text) = SCRIPTS[index];
     runner.run_script(name, text, None).await
+}
+
+/// The largest shuffle hash of a validation row: the largest per-class boundary (`sql/04_split.sql`).
+async fn largest_boundary(runner: &mut ScriptRunner) -> Result<u64> {
+    let batches = runner.context().sql("SELECT MAX(last_val_hash) FROM val_boundaries").await?.collect().await?;
+    let value = batches
+        .iter()
+        .find(|batch| batch.num_rows() > 0)
+        .map(|batch| batch.column(0).as_primitive::<UInt64Type>())
+        .filter(|values| values.is_valid(0))
+        .map(|values| values.value(0));
+    // Without a boundary there is no validation row: bucket 0 still gets its (empty) file.
+    Ok(value.unwrap_or(0))
 }
 
 /// Runs again the statement of embedded script `index` that starts with `prefix`.
