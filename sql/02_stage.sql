@@ -1,4 +1,5 @@
--- Step 2: read the CSV once. Every row's key, class, shuffle key, cleaned text and token ids are staged as
+-- Step 2: read the CSV once. Every row's key, class, shuffle key, cleaned text (and its hash, to find
+-- repeated texts cheaply) and token ids are staged as
 -- Parquet, and every later step reads the staged rows (only the columns it needs) instead of the CSV.
 --
 -- Parameters: ${key} the column identifying a row (default id); ${stratify} the class column (default tag);
@@ -19,7 +20,7 @@
 -- The CSV is read by one task (quoted newlines forbid splitting it); a round-robin repartition spreads its
 -- rows over every partition for the text work (mlprep turns it on for Ballista, which turns it off).
 COPY (
-    SELECT key, class, shuffle_hash, text, ids, CAST(cardinality(ids) AS BIGINT) AS tokens,
+    SELECT key, class, shuffle_hash, text, seeded_hash(0, text) AS text_hash, ids, CAST(cardinality(ids) AS BIGINT) AS tokens,
            CAST(((shuffle_hash >> 32) * ${buckets:-1}) >> 32 AS BIGINT) AS bucket
     FROM (
         SELECT key, class, shuffle_hash, text, tokenize(text, '${vocab}')['ids'] AS ids

@@ -252,6 +252,9 @@ async fn shared_texts_are_counted_and_dedupe_keeps_the_smallest_key() {
     assert_eq!(leakage["val_rows_with_a_train_text"], val_texts.iter().filter(|text| in_both.contains(text)).count(), "{leakage}");
     assert_eq!(leakage["train_rows_with_a_val_text"], train_texts.iter().filter(|text| in_both.contains(text)).count(), "{leakage}");
     assert_eq!(summary["rows_deduplicated"], 0);
+    let listed: BTreeSet<&str> =
+        leakage["texts_in_both_splits_most_seen"].as_array().unwrap().iter().map(|entry| entry["text"].as_str().unwrap()).collect();
+    assert_eq!(listed, in_both.iter().map(|text| text.as_str()).collect::<BTreeSet<_>>(), "{leakage}");
 
     let deduplicated = directory.path().join("deduplicated");
     let report = prepare(&PrepareOptions { dedupe: true, ..options(data, deduplicated.clone(), OnBadRows::Fail) }).await.unwrap();
