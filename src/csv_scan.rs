@@ -9,7 +9,7 @@
 //! both see the same records.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use datafusion::arrow::datatypes::DataType;
@@ -105,7 +105,35 @@ pub fn scan(path: &Path, header_fields: usize, checked: &[CheckedColumn]) -> Res
             report.rejections.push(Rejection { file: 0, line, kind, reason, start, end });
         }
     }
+    to_record_starts(path, &mut report.rejections)?;
     Ok(report)
+}
+
+/// Moves each location past the line ends and blank lines before its record, counting them into its line.
+/// The `csv` crate places a record where the previous one ended: before the `\n` of a `\r\n` (it ends a
+/// record at the `\r`) and before any blank lines, which would put the line one or more too low.
+pub fn to_record_starts(path: &Path, locations: &mut [Rejection]) -> Result<()> {
+    if locations.is_empty() {
+        return Ok(());
+    }
+    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let mut file = File::open(path).map_err(io)?;
+    for location in locations {
+        file.seek(SeekFrom::Start(location.start)).map_err(io)?;
+        let mut reader = BufReader::new((&mut file).take(location.end - location.start));
+        loop {
+            let buffer = reader.fill_buf().map_err(io)?;
+            let skipped = buffer.iter().take_while(|&&byte| byte == b'\r' || byte == b'\n').count();
+            location.line += buffer[..skipped].iter().filter(|&&byte| byte == b'\n').count() as u64;
+            location.start += skipped as u64;
+            let done = skipped < buffer.len() || buffer.is_empty();
+            reader.consume(skipped);
+            if done {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first problem of one record, if any.
@@ -223,7 +251,7 @@ pub fn record_texts(files: &[std::path::PathBuf], rejections: &[Rejection]) -> R
             let mut bytes = Vec::new();
             (&mut file).take(rejection.end - rejection.start).read_to_end(&mut bytes).map_err(io)?;
             let text = String::from_utf8_lossy(&bytes);
-            Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+            Ok(text.trim_matches(['\r', '\n']).to_owned())
         })
         .collect()
 }
@@ -292,6 +320,23 @@ mod tests {
         copy_without(&path, &copy, &report.rejections).unwrap();
         assert_eq!(std::fs::read_to_string(&copy).unwrap(), "id,title,description,tag\n1,a,b,x\n3,\"c\nd\",e,y\n");
         assert_eq!(record_texts(&[path], &report.rejections).unwrap(), ["2,a,b", ",a,b,x"]);
+    }
+
+    #[test]
+    fn crlf_and_blank_lines_give_the_record_its_own_line_and_bytes() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("input.csv");
+        std::fs::write(&path, "id,title,description,tag\r\n1,a,b,x\r\n2,a,b\r\n\r\n\n3,a\r\n4,a,b,x\r\n").unwrap();
+        let checked = [CheckedColumn { index: 0, name: "id".into(), data_type: DataType::Int64, role: "key" }];
+        let report = scan(&path, 4, &checked).unwrap();
+        assert_eq!(report.records, 4);
+        let lines: Vec<u64> = report.rejections.iter().map(|rejection| rejection.line).collect();
+        assert_eq!(lines, [3, 6]);
+        assert_eq!(record_texts(std::slice::from_ref(&path), &report.rejections).unwrap(), ["2,a,b", "3,a"]);
+        let copy = directory.path().join("copy.csv");
+        copy_without(&path, &copy, &report.rejections).unwrap();
+        let kept = scan(&copy, 4, &checked).unwrap();
+        assert_eq!((kept.records, kept.rejections.len()), (2, 0));
     }
 
     #[test]

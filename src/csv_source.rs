@@ -41,7 +41,7 @@ impl CsvSource {
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let files = if metadata.is_dir() { csv_files_in(&absolute)? } else { vec![absolute.clone()] };
         let mut size = 0;
-        let mut first: Option<(PathBuf, Vec<u8>)> = None;
+        let mut first: Option<(PathBuf, Vec<Vec<u8>>)> = None;
         for file in &files {
             let length = std::fs::metadata(file)
                 .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", file.display())))?
@@ -62,8 +62,8 @@ impl CsvSource {
                          must have the same columns in the same order",
                         first_file.display(),
                         file.display(),
-                        String::from_utf8_lossy(first_header),
-                        String::from_utf8_lossy(&header)
+                        first_header.iter().map(|name| String::from_utf8_lossy(name)).collect::<Vec<_>>(),
+                        header.iter().map(|name| String::from_utf8_lossy(name)).collect::<Vec<_>>()
                     )));
                 }
                 Some(_) => {}
@@ -118,7 +118,10 @@ impl CsvSource {
             .fields()
             .iter()
             .map(|field| {
-                let data_type = if typed.contains(&field.name().as_str()) { sql_type(field.data_type()) } else { "VARCHAR" };
+                // Only types the record scan checks value by value; a date key is read as text.
+                let checked_type = matches!(field.data_type(), DataType::Int64 | DataType::Float64 | DataType::Boolean);
+                let data_type =
+                    if typed.contains(&field.name().as_str()) && checked_type { sql_type(field.data_type()) } else { "VARCHAR" };
                 format!("{} {data_type}", quote_identifier(field.name()))
             })
             .collect::<Vec<_>>()
@@ -131,7 +134,10 @@ impl CsvSource {
             .into_iter()
             .map(|(name, role)| {
                 let index = self.schema.index_of(name)?;
-                let data_type = self.schema.field(index).data_type().clone();
+                let data_type = match self.schema.field(index).data_type() {
+                    checked @ (DataType::Int64 | DataType::Float64 | DataType::Boolean) => checked.clone(),
+                    _ => DataType::Utf8,
+                };
                 Ok(CheckedColumn { index, name: name.to_owned(), data_type, role })
             })
             .collect()
@@ -141,8 +147,11 @@ impl CsvSource {
     pub fn records_with(&self, column: &str, values: &[String]) -> Result<Vec<(String, Rejection)>> {
         let index = self.schema.index_of(column)?;
         let wanted: std::collections::HashSet<&str> = values.iter().map(String::as_str).collect();
+        // The values come from DataFusion, which read an integer column as integers: `007` is `7` there.
+        let integers = self.schema.field(index).data_type() == &DataType::Int64;
         let mut found = Vec::new();
         for (file_index, path) in self.files.iter().enumerate() {
+            let first_found = found.len();
             let io = |error: csv::Error| DataFusionError::Execution(format!("'{}': {error}", path.display()));
             let file = File::open(path).map_err(|error| DataFusionError::Execution(format!("'{}': {error}", path.display())))?;
             let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
@@ -150,6 +159,8 @@ impl CsvSource {
             let mut record = csv::ByteRecord::new();
             while reader.read_byte_record(&mut record).map_err(io)? {
                 let Some(value) = record.get(index).and_then(|value| std::str::from_utf8(value).ok()) else { continue };
+                let normalized = if integers { value.parse::<i64>().ok().map(|number| number.to_string()) } else { None };
+                let value = normalized.as_deref().unwrap_or(value);
                 if wanted.contains(value) {
                     let position = record.position().expect("the csv reader records positions");
                     let location = Rejection {
@@ -162,6 +173,11 @@ impl CsvSource {
                     };
                     found.push((value.to_owned(), location));
                 }
+            }
+            let mut locations: Vec<Rejection> = found[first_found..].iter().map(|(_, location)| location.clone()).collect();
+            crate::csv_scan::to_record_starts(path, &mut locations)?;
+            for ((_, location), adjusted) in found[first_found..].iter_mut().zip(locations) {
+                *location = adjusted;
             }
         }
         Ok(found)
@@ -201,13 +217,13 @@ fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec
     Ok((bytes, kept, any_record))
 }
 
-/// The header record of `path`, as parsed fields joined by commas, and its length in the file.
-fn header_line(path: &Path) -> Result<(Vec<u8>, u64)> {
+/// The header record of `path`, as its fields, and its length in the file.
+fn header_line(path: &Path) -> Result<(Vec<Vec<u8>>, u64)> {
     let error = |error: csv::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
     let file = File::open(path)
         .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
-    let header = reader.byte_headers().map_err(error)?.iter().collect::<Vec<_>>().join(&b","[..]);
+    let header = reader.byte_headers().map_err(error)?.iter().map(<[u8]>::to_vec).collect();
     Ok((header, reader.position().byte()))
 }
 

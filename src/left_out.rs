@@ -67,6 +67,13 @@ pub(crate) async fn duplicate_key_rows(
         .into_iter()
         .filter(|(_, record)| !set_aside.contains(&(record.file, record.start)))
         .collect();
+    let rows_in_sql: i64 = copies.values().sum();
+    if found.len() as i64 != rows_in_sql {
+        return Err(accounting_error(format!(
+            "{rows_in_sql} rows share a key with another row, but {} were found in the input",
+            found.len()
+        )));
+    }
     let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
     let texts = csv_scan::record_texts(&source.files, &locations)?;
     let rows = found

@@ -402,10 +402,17 @@ fn main() -> ExitCode {
                 Interruptible::Interrupted(signal) => {
                     // Tasks still running may write a little more: stop them, then remove what they wrote.
                     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
-                    if let Ok(staging) = pipeline::staging_path(&out) {
-                        let _ = std::fs::remove_dir_all(staging);
+                    let staging = pipeline::staging_path(&out).ok().filter(|staging| staging.exists());
+                    let left = staging.filter(|staging| std::fs::remove_dir_all(staging).is_err());
+                    match left {
+                        None => eprintln!("error: interrupted by {}: nothing was written to {}", signal.name, out.display()),
+                        Some(staging) => eprintln!(
+                            "error: interrupted by {}: nothing was written to {}, but {} could not be removed",
+                            signal.name,
+                            out.display(),
+                            staging.display()
+                        ),
                     }
-                    eprintln!("error: interrupted by {}: nothing was written to {}", signal.name, out.display());
                     return ExitCode::from(128 + signal.number);
                 }
             }

@@ -240,7 +240,11 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
 
     progress.step("checking every record");
     let checked = source.checked_columns(&options.key, &options.stratify)?;
-    let scan = csv_scan::scan_files(&source.files, source.schema.fields().len(), &checked)?;
+    // On a blocking thread, so that a signal can stop the run while a large input is scanned.
+    let (files, fields) = (source.files.clone(), source.schema.fields().len());
+    let scan = tokio::task::spawn_blocking(move || csv_scan::scan_files(&files, fields, &checked))
+        .await
+        .map_err(|error| DataFusionError::External(Box::new(error)))??;
     let mut rejected = rejected_rows(&source, &scan.rejections, options.on_bad_rows)?;
     if options.on_bad_rows == OnBadRows::Fail && !rejected.is_empty() {
         return Err(bad_rows_error(&source.path, &rejected));
@@ -255,7 +259,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         )));
     }
     // DataFusion reads copies without the bad records, so that it sees only records it can read.
-    let readable = if scan.rejections.is_empty() && source.files.len() == 1 {
+    let readable = if scan.rejections.is_empty() && !source.path.is_dir() {
         source.path.clone()
     } else if scan.rejections.is_empty() {
         // DataFusion would read every file of the directory, not only its `*.csv`: it reads links to them.

@@ -388,3 +388,26 @@ async fn skip_with_every_row_bad_fails_and_writes_nothing() {
     assert!(!out.exists());
     assert!(staging_leftovers(directory.path()).is_empty());
 }
+
+/// Windows line ends and keys written two ways (`007` and `7` are one integer key): lines and rows are
+/// still named exactly.
+#[tokio::test]
+async fn crlf_lines_and_zero_padded_duplicate_keys_are_named_exactly() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("windows.csv");
+    let rows = format!("{HEADER}{}", good_rows()).replace('\n', "\r\n");
+    std::fs::write(&data, format!("{rows}\r\n13,2020-01-01,t,d\r\n0007,2020-01-01,t,d,mlops\r\n")).unwrap();
+    let error = prepare(&options(data.clone(), directory.path().join("fail"), OnBadRows::Fail)).await.unwrap_err().to_string();
+    assert!(error.contains("has 1 row(s)") && error.contains("line 15: 4 fields, the header has 5"), "{error}");
+
+    let out = directory.path().join("skip");
+    let report = prepare(&options(data, out.clone(), OnBadRows::Skip)).await.unwrap();
+    assert_eq!((report.rows_read, report.rows_rejected, report.train.rows + report.val.rows), (14, 3, 11));
+    let mut reader = csv::Reader::from_path(out.join("rejected.csv")).unwrap();
+    let rejected: Vec<(String, String, String)> =
+        reader.records().map(|record| { let record = record.unwrap(); (record[1].to_owned(), record[2].to_owned(), record[3].to_owned()) }).collect();
+    assert_eq!(rejected[0].0, "8", "{rejected:?}");
+    assert!(rejected[0].1.starts_with("duplicate key: 2 rows have id = 7") && rejected[0].2.starts_with("7,"), "{rejected:?}");
+    assert_eq!((rejected[1].0.as_str(), rejected[1].2.as_str()), ("15", "13,2020-01-01,t,d"), "{rejected:?}");
+    assert_eq!((rejected[2].0.as_str(), rejected[2].2.as_str()), ("16", "0007,2020-01-01,t,d,mlops"), "{rejected:?}");
+}
