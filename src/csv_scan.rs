@@ -241,15 +241,20 @@ pub fn copy_without(path: &Path, out: &Path, rejections: &[Rejection]) -> Result
 /// The text of each rejection's record, read from its file among `files` (invalid UTF-8 replaced), line
 /// ends removed.
 pub fn record_texts(files: &[std::path::PathBuf], rejections: &[Rejection]) -> Result<Vec<String>> {
+    let mut open: Option<(usize, File)> = None;
     rejections
         .iter()
         .map(|rejection| {
             let path = &files[rejection.file];
             let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
-            let mut file = File::open(path).map_err(io)?;
+            // Rejections come file by file: each file is opened once.
+            if open.as_ref().is_none_or(|(index, _)| *index != rejection.file) {
+                open = Some((rejection.file, File::open(path).map_err(io)?));
+            }
+            let file = &mut open.as_mut().expect("opened above").1;
             file.seek(SeekFrom::Start(rejection.start)).map_err(io)?;
             let mut bytes = Vec::new();
-            (&mut file).take(rejection.end - rejection.start).read_to_end(&mut bytes).map_err(io)?;
+            file.take(rejection.end - rejection.start).read_to_end(&mut bytes).map_err(io)?;
             let text = String::from_utf8_lossy(&bytes);
             Ok(text.trim_matches(['\r', '\n']).to_owned())
         })

@@ -2,7 +2,7 @@
 //! `--classes` lacks, texts `--dedupe` drops. Each becomes a rejected row with its file and line, or a
 //! filter of the view `accepted_rows`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -38,12 +38,12 @@ pub(crate) fn rejected_rows(source: &CsvSource, rejections: &[Rejection], policy
 }
 
 /// Every row whose key other rows have too (view `duplicate_keys` of `sql/03_checks.sql`), with its line,
-/// leaving out records the scan has already set aside.
+/// leaving out rows `already_rejected`.
 pub(crate) async fn duplicate_key_rows(
     runner: &mut ScriptRunner,
     source: &CsvSource,
     key: &str,
-    scanned_out: &[Rejection],
+    already_rejected: &[RejectedRow],
 ) -> Result<(Vec<String>, Vec<RejectedRow>)> {
     let batches = runner.context().sql("SELECT key, copies FROM duplicate_keys").await?.collect().await?;
     let mut copies: HashMap<String, i64> = HashMap::new();
@@ -60,34 +60,44 @@ pub(crate) async fn duplicate_key_rows(
         return Ok((literals, Vec::new()));
     }
     let values: Vec<String> = copies.keys().cloned().collect();
-    let set_aside: std::collections::HashSet<(usize, u64)> =
-        scanned_out.iter().map(|rejection| (rejection.file, rejection.start)).collect();
+    let rows_in_sql = copies.values().sum::<i64>() as u64;
+    let rows = rows_with_values(source, key, &values, already_rejected, rows_in_sql, "share a key with another row", |value| {
+        (DUPLICATE_KEY, format!("duplicate key: {} rows have {key} = {value}", copies[value]))
+    })?;
+    Ok((literals, rows))
+}
+
+/// The input's rows whose `column` is one of `values` (but those `already_rejected`), as rejected rows with
+/// the kind and reason `describe` gives each value. SQL counted `expected` of them: finding another number in
+/// the file stops the run, so no row is ever left out unlisted.
+fn rows_with_values(
+    source: &CsvSource,
+    column: &str,
+    values: &[String],
+    already_rejected: &[RejectedRow],
+    expected: u64,
+    what: &str,
+    describe: impl Fn(&str) -> (&'static str, String),
+) -> Result<Vec<RejectedRow>> {
+    let listed: HashSet<(&str, u64)> = already_rejected.iter().map(|row| (row.file.as_str(), row.line)).collect();
     let found: Vec<(String, Rejection)> = source
-        .records_with(key, &values)?
+        .records_with(column, values)?
         .into_iter()
-        .filter(|(_, record)| !set_aside.contains(&(record.file, record.start)))
+        .filter(|(_, record)| !listed.contains(&(source.files[record.file].to_string_lossy().as_ref(), record.line)))
         .collect();
-    let rows_in_sql: i64 = copies.values().sum();
-    if found.len() as i64 != rows_in_sql {
-        return Err(accounting_error(format!(
-            "{rows_in_sql} rows share a key with another row, but {} were found in the input",
-            found.len()
-        )));
+    if found.len() as u64 != expected {
+        return Err(accounting_error(format!("{expected} rows {what}, but {} were found in the input", found.len())));
     }
     let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
     let texts = csv_scan::record_texts(&source.files, &locations)?;
-    let rows = found
+    Ok(found
         .into_iter()
         .zip(texts)
-        .map(|((value, location), record)| RejectedRow {
-            file: source.files[location.file].display().to_string(),
-            line: location.line,
-            kind: DUPLICATE_KEY,
-            reason: format!("duplicate key: {} rows have {key} = {value}", copies[&value]),
-            record,
+        .map(|((value, location), record)| {
+            let (kind, reason) = describe(&value);
+            RejectedRow { file: source.files[location.file].display().to_string(), line: location.line, kind, reason, record }
         })
-        .collect();
-    Ok((literals, rows))
+        .collect())
 }
 
 /// The first column of `sql`'s result as SQL literals of its type.
@@ -160,32 +170,10 @@ pub(crate) async fn unknown_class_rows(
     if labels.is_empty() {
         return Ok(UnknownClasses { rows: Vec::new(), literals });
     }
-    let listed: std::collections::HashSet<(&str, u64)> = rejected.iter().map(|row| (row.file.as_str(), row.line)).collect();
-    let found: Vec<(String, Rejection)> = source
-        .records_with(&options.stratify, &labels)?
-        .into_iter()
-        .filter(|(_, record)| !listed.contains(&(source.files[record.file].to_string_lossy().as_ref(), record.line)))
-        .collect();
-    if found.len() as u64 != rows_in_sql {
-        return Err(accounting_error(format!(
-            "{rows_in_sql} rows have a class that --classes does not have, but {} were found in the input",
-            found.len()
-        )));
-    }
-    let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
-    let texts = csv_scan::record_texts(&source.files, &locations)?;
     let classes_file = options.classes.as_deref().unwrap_or(Path::new("")).display().to_string();
-    let rows = found
-        .into_iter()
-        .zip(texts)
-        .map(|((label, location), record)| RejectedRow {
-            file: source.files[location.file].display().to_string(),
-            line: location.line,
-            kind: UNKNOWN_CLASS,
-            reason: format!("class '{label}' is not in {classes_file}"),
-            record,
-        })
-        .collect();
+    let rows = rows_with_values(source, &options.stratify, &labels, rejected, rows_in_sql, "have a class that --classes does not have", |label| {
+        (UNKNOWN_CLASS, format!("class '{label}' is not in {classes_file}"))
+    })?;
     Ok(UnknownClasses { rows, literals })
 }
 

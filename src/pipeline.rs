@@ -315,7 +315,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     progress.step("checking the input");
     let checks = run_embedded(&mut runner, 2).await?;
     let problems = checks.last().map_or(&[][..], |output| &output.batches[..]);
-    let (duplicate_keys, duplicates) = duplicate_key_rows(&mut runner, &source, &options.key, &scan.rejections).await?;
+    let (duplicate_keys, duplicates) = duplicate_key_rows(&mut runner, &source, &options.key, &rejected).await?;
     check_problems_are_duplicates(problems)?;
     if options.on_bad_rows == OnBadRows::Fail && !duplicates.is_empty() {
         return Err(bad_rows_error(&source.path, &duplicates));

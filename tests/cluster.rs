@@ -233,12 +233,7 @@ fn killing_an_executor_later_in_the_pipeline_gives_identical_output_or_a_clean_f
 
 fn kill_an_executor_mid_job(kill_at_task: usize) {
     let directory = tempfile::tempdir().unwrap();
-    let data = directory.path().join("projects.csv");
-    let vocab = directory.path().join("vocab.txt");
-    let mut csv = Vec::new();
-    mlprep::synthetic::write_projects_csv(&mut csv, 60_000, 3).unwrap();
-    std::fs::write(&data, csv).unwrap();
-    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
+    let (data, vocab) = common::synthetic_inputs(directory.path(), 60_000, 3);
     let common_args = ["prepare", "--data", data.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
 
     let local = directory.path().join("local");

@@ -3,22 +3,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::file_bytes;
-
-/// A synthetic input large enough that a debug build spends seconds in each step.
-fn inputs(directory: &Path) -> (PathBuf, PathBuf) {
-    let data = directory.join("projects.csv");
-    let vocab = directory.join("vocab.txt");
-    let mut csv = Vec::new();
-    mlprep::synthetic::write_projects_csv(&mut csv, 60_000, 11).unwrap();
-    std::fs::write(&data, csv).unwrap();
-    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
-    (data, vocab)
-}
+use common::{file_bytes, synthetic_inputs};
 
 fn start_prepare(data: &Path, vocab: &Path, out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_mlprep"))
@@ -64,7 +53,8 @@ fn wait_with_deadline(child: Child) -> std::process::Output {
 #[test]
 fn an_interrupted_run_leaves_nothing_that_looks_complete() {
     let directory = tempfile::tempdir().unwrap();
-    let (data, vocab) = inputs(directory.path());
+    // Large enough that a debug build spends seconds in each step.
+    let (data, vocab) = synthetic_inputs(directory.path(), 60_000, 11);
     let reference = directory.path().join("reference");
     let output = start_prepare(&data, &vocab, &reference).wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -301,12 +301,7 @@ async fn synthetic_output_is_identical_across_partitions_and_batch_sizes() {
 #[tokio::test]
 async fn a_memory_limit_bounds_the_run_or_fails_clearly() {
     let directory = tempfile::tempdir().unwrap();
-    let data = directory.path().join("projects.csv");
-    let vocab = directory.path().join("vocab.txt");
-    let mut csv = Vec::new();
-    mlprep::synthetic::write_projects_csv(&mut csv, 50_000, 3).unwrap();
-    std::fs::write(&data, csv).unwrap();
-    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
+    let (data, vocab) = common::synthetic_inputs(directory.path(), 50_000, 3);
     let run = |out: &str, memory_limit: Option<usize>| PrepareOptions {
         vocab: vocab.clone(),
         file_size: 1 << 20,

@@ -211,3 +211,15 @@ pub fn assert_matches_golden(out: &Path) {
     }
     assert_eq!(seen.len(), golden.len());
 }
+
+/// A synthetic dataset of `rows` projects and the synthetic vocabulary, written into `directory`.
+#[allow(dead_code)]
+pub fn synthetic_inputs(directory: &Path, rows: u64, seed: u64) -> (PathBuf, PathBuf) {
+    let data = directory.join("projects.csv");
+    let vocab = directory.join("vocab.txt");
+    let mut csv = Vec::new();
+    mlprep::synthetic::write_projects_csv(&mut csv, rows, seed).unwrap();
+    std::fs::write(&data, csv).unwrap();
+    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
+    (data, vocab)
+}
