@@ -49,12 +49,19 @@ pub(crate) async fn write_buckets(
 ) -> Result<[u64; 2]> {
     use futures::{StreamExt, TryStreamExt};
     let (name, text) = SCRIPTS[5];
+    let context = runner.context().clone();
+    // The script's settings apply to the session, once, before any bucket is written.
+    let (settings, copy_statements): (Vec<_>, Vec<_>) =
+        split_statements(text).into_iter().partition(|statement| is_setting(&statement.text));
+    for setting in &settings {
+        context.sql(&substitute(&setting.text, runner.params(), name)?).await?.collect().await?;
+    }
     let mut statements = Vec::new();
     for bucket in 0..buckets {
         let mut params = runner.params().clone();
         params.insert("bucket".into(), bucket.to_string());
         params.insert("part".into(), part_name(bucket));
-        let copies = split_statements(text)
+        let copies = copy_statements
             .iter()
             .map(|statement| substitute(&statement.text, &params, name))
             .collect::<Result<Vec<String>>>()?;
@@ -68,7 +75,6 @@ pub(crate) async fn write_buckets(
             }
         }
     }
-    let context = runner.context().clone();
     let mut written: Vec<(usize, u64, u64)> = futures::stream::iter(statements)
         .map(|(split, bucket, sql)| {
             let context = context.clone();
@@ -104,6 +110,11 @@ pub(crate) async fn write_buckets(
         }
     }
     Ok(totals)
+}
+
+/// Whether `statement` is a `SET` of a session setting.
+fn is_setting(statement: &str) -> bool {
+    statement.trim_start().get(..4).is_some_and(|start| start.eq_ignore_ascii_case("SET "))
 }
 
 /// The output splits, in the order of the `COPY` statements of `sql/06_write.sql`.

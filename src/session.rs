@@ -84,7 +84,7 @@ pub fn runtime_env(options: &SessionOptions) -> Result<Arc<RuntimeEnv>> {
 /// A local session state with mlprep's functions registered.
 pub fn session_state(options: &SessionOptions) -> Result<SessionState> {
     let mut state = SessionStateBuilder::new()
-        .with_config(configure(SessionConfig::new(), options)?)
+        .with_config(configure(SessionConfig::from_env()?, options)?)
         .with_runtime_env(runtime_env(options)?)
         .with_default_features()
         .build();
