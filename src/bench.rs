@@ -419,10 +419,17 @@ async fn measure_prepare(
         },
         ..PrepareOptions::new(data.to_path_buf(), vocab.to_path_buf(), out.to_path_buf())
     };
+    // As `mlprep prepare --partitions N` does: a runtime of N threads, so N is the cores the run may use.
+    let runtime = crate::session::tokio_runtime(Some(partitions)).map_err(DataFusionError::IoError)?;
     let peak = PeakMemory::start();
     let started = Instant::now();
-    let report = prepare(&prepare_options).await?;
-    let elapsed = started.elapsed();
+    let (report, elapsed) = tokio::task::spawn_blocking(move || {
+        let report = runtime.block_on(prepare(&prepare_options));
+        (report, started.elapsed())
+    })
+    .await
+    .map_err(|error| DataFusionError::External(Box::new(error)))?;
+    let report = report?;
     Ok(Measurement {
         label: format!("(d) prepare --partitions {partitions}"),
         rows: report.rows_read,

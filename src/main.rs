@@ -152,7 +152,7 @@ struct SqlSessionArgs {
     /// A parameter for ${name} in scripts and statements (repeatable).
     #[arg(short = 'D', long = "define", value_name = "NAME=VALUE", value_parser = parse_definition)]
     defines: Vec<(String, String)>,
-    /// Partitions per stage (parallelism); default: the number of cores.
+    /// Partitions per stage, and the threads that run them (the cores the run may use); default: one per core.
     #[arg(long, value_name = "N")]
     partitions: Option<usize>,
     /// Memory the query engine may use before spilling to disk, e.g. 512M or 2G.
@@ -262,7 +262,7 @@ struct PrepareArgs {
     /// Truncate (keeping [SEP] last) and pad every row to N ids; default: pad each split to its longest row.
     #[arg(long, value_name = "N")]
     max_length: Option<usize>,
-    /// Partitions per stage (parallelism); default: the number of cores.
+    /// Partitions per stage, and the threads that run them (the cores the run may use); default: one per core.
     #[arg(long, value_name = "N")]
     partitions: Option<usize>,
     /// Rows per Arrow batch.
@@ -379,7 +379,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let threads = match &cli.command {
+        Some(Command::Prepare(args)) => args.partitions,
+        Some(Command::Sql(args)) => args.session.partitions,
+        Some(Command::Shell(args)) => args.session.partitions,
+        _ => None,
+    };
+    let runtime = match mlprep::session::tokio_runtime(threads) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the runtime: {error}");

@@ -106,6 +106,18 @@ pub fn session_context(options: &SessionOptions) -> Result<SessionContext> {
     Ok(SessionContext::new_with_state(session_state(options)?))
 }
 
+/// The async runtime a command runs on: `threads` worker threads (`--partitions`), or one per core.
+/// DataFusion runs a partition's work on these threads, and encodes Parquet and reads files on them too, so
+/// `--partitions 1` on a runtime with a thread per core would still use several cores: tying the two makes
+/// `--partitions N` the number of cores a run may use.
+pub fn tokio_runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads.max(1));
+    }
+    builder.enable_all().build()
+}
+
 /// Parses a size such as `512M`, `1G`, `1.5GiB` or `1048576` (bytes).
 pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
     let trimmed = text.trim();
