@@ -81,7 +81,8 @@ pub fn runtime_env(options: &SessionOptions) -> Result<Arc<RuntimeEnv>> {
     runtime.build_arc()
 }
 
-/// A local session state with mlprep's functions registered.
+/// A local session state with mlprep's functions registered, on DataFusion's settings from `DATAFUSION_*` environment
+/// variables (as datafusion-cli reads them) under mlprep's own.
 pub fn session_state(options: &SessionOptions) -> Result<SessionState> {
     let mut state = SessionStateBuilder::new()
         .with_config(configure(SessionConfig::from_env()?, options)?)
