@@ -39,7 +39,8 @@ async fn main() -> datafusion::common::Result<()> {
     let context = connect(&SessionOptions { target_partitions: partitions, cluster, ..Default::default() }).await?;
     let mut runner = ScriptRunner::new(context, params);
     runner.run_script(SCRIPTS[0].0, SCRIPTS[0].1, None).await?;
-    explain(&mut runner, "sql/02_stage.sql", &split_statements(SCRIPTS[1].1)[0].text).await?;
+    run_settings(&mut runner, SCRIPTS[1]).await?;
+    explain(&mut runner, "sql/02_stage.sql", &first_copy(SCRIPTS[1].1)).await?;
     let result = async {
         runner.run_script(SCRIPTS[1].0, SCRIPTS[1].1, None).await?;
         runner.run_script(SCRIPTS[2].0, SCRIPTS[2].1, None).await?;
@@ -50,11 +51,31 @@ async fn main() -> datafusion::common::Result<()> {
         }
         // The examples view of step 5, then the first COPY of step 6.
         runner.run_script(SCRIPTS[4].0, &split_statements(SCRIPTS[4].1)[0].text, None).await?;
-        explain(&mut runner, "sql/06_write.sql", &split_statements(SCRIPTS[5].1)[0].text).await
+        run_settings(&mut runner, SCRIPTS[5]).await?;
+        explain(&mut runner, "sql/06_write.sql", &first_copy(SCRIPTS[5].1)).await
     }
     .await;
     let _ = std::fs::remove_dir_all(&work);
     result
+}
+
+/// The script's first `COPY` statement.
+fn first_copy(script: &str) -> String {
+    split_statements(script)
+        .into_iter()
+        .find(|statement| statement.text.split_whitespace().next().is_some_and(|word| word.eq_ignore_ascii_case("COPY")))
+        .map(|statement| statement.text)
+        .expect("the script has a COPY statement")
+}
+
+/// Runs the script's `SET` statements, which the plan of its `COPY` depends on.
+async fn run_settings(runner: &mut ScriptRunner, (name, script): (&str, &str)) -> datafusion::common::Result<()> {
+    for statement in split_statements(script) {
+        if statement.text.split_whitespace().next().is_some_and(|word| word.eq_ignore_ascii_case("SET")) {
+            runner.run_script(name, &statement.text, None).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn explain(runner: &mut ScriptRunner, name: &str, copy: &str) -> datafusion::common::Result<()> {

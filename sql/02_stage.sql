@@ -23,7 +23,8 @@
 -- and writes each bucket apart (bounded memory, one file per bucket, several at once). `mlprep prepare`
 -- sets ${buckets} from the input's size only, so the output never depends on partitions or memory.
 -- The CSV is read by one task (quoted newlines forbid splitting it); a round-robin repartition spreads its
--- rows over every partition for the text work (mlprep turns it on for Ballista, which turns it off).
+-- rows over every partition for the text work (on by default; a remote Ballista scheduler plans with it off
+-- whatever the client says, so there each staging task parses the whole CSV and keeps a share).
 SET datafusion.execution.objectstore_writer_buffer_size = 1048576;
 
 COPY (

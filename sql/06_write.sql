@@ -14,10 +14,12 @@
 -- split is then sorted alone (not the staged rows of both), and the rows reach the writer in batches of
 -- exactly the batch size, so the file's pages do not depend on the number of partitions.
 -- The rows are sorted before they are padded: padded ids and masks are several times the unpadded ids, and
--- the sort holds a whole bucket (1M rows: the run's peak went from 1.0 to 0.72 GB). Padding after the sort
--- needs the two settings below: DataFusion drops an ORDER BY inside a subquery unless told not to, and a
--- round-robin repartition above the sort (to pad on every core) would make the writer take the padded rows
--- in any order. Both stay set for the rest of the session.
+-- the sort holds a whole bucket (1M rows: the run's peak went from 1.0 to 0.72 GB). The inner ORDER BY sorts
+-- the unpadded rows; the outer one, on the same key, is what guarantees the order: DataFusion drops it when
+-- the padded rows arrive sorted, which takes the two settings below (keep an ORDER BY inside a subquery;
+-- no round-robin repartition above the sort to pad on every core). Where a setting does not reach the
+-- planner (an in-process Ballista cluster plans with its own), the outer sort sorts the padded rows
+-- again: more memory, same files. Both settings stay set for the rest of the session.
 -- The files use DataFusion's default encodings (dictionary, zstd). Turning the dictionary off for `text`
 -- alone (`'format.dictionary_enabled::text'`) saves a few percent, but Ballista 55 drops column-specific
 -- options on the way to its executors, and the files would then differ between local and cluster runs.
@@ -27,10 +29,10 @@ SET datafusion.sql_parser.enable_subquery_sort_elimination = false;
 SET datafusion.optimizer.enable_round_robin_repartition = false;
 
 COPY (
-    SELECT id, tag, text, tokens['ids'] AS ids, tokens['masks'] AS masks, targets
+    SELECT id, arrow_cast(tag, 'Utf8') AS tag, arrow_cast(text, 'Utf8') AS text,
+           tokens['ids'] AS ids, tokens['masks'] AS masks, targets
     FROM (
-        SELECT id, arrow_cast(tag, 'Utf8') AS tag, arrow_cast(text, 'Utf8') AS text, targets,
-               pad_tokens(ids, ${train_pad_to}, ${pad_id:-0}) AS tokens
+        SELECT id, tag, text, targets, shuffle_hash, pad_tokens(ids, ${train_pad_to}, ${pad_id:-0}) AS tokens
         FROM (
             SELECT id, tag, text, targets, shuffle_hash, ids
             FROM examples
@@ -38,14 +40,15 @@ COPY (
             ORDER BY shuffle_hash, id, targets
         )
     )
+    ORDER BY shuffle_hash, id, targets
 )
 TO '${out}/train/part-${part:-00000}.parquet' STORED AS PARQUET;
 
 COPY (
-    SELECT id, tag, text, tokens['ids'] AS ids, tokens['masks'] AS masks, targets
+    SELECT id, arrow_cast(tag, 'Utf8') AS tag, arrow_cast(text, 'Utf8') AS text,
+           tokens['ids'] AS ids, tokens['masks'] AS masks, targets
     FROM (
-        SELECT id, arrow_cast(tag, 'Utf8') AS tag, arrow_cast(text, 'Utf8') AS text, targets,
-               pad_tokens(ids, ${val_pad_to}, ${pad_id:-0}) AS tokens
+        SELECT id, tag, text, targets, shuffle_hash, pad_tokens(ids, ${val_pad_to}, ${pad_id:-0}) AS tokens
         FROM (
             SELECT id, tag, text, targets, shuffle_hash, ids
             FROM examples
@@ -53,5 +56,6 @@ COPY (
             ORDER BY shuffle_hash, id, targets
         )
     )
+    ORDER BY shuffle_hash, id, targets
 )
 TO '${out}/val/part-${part:-00000}.parquet' STORED AS PARQUET;

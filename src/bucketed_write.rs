@@ -114,7 +114,7 @@ pub(crate) async fn write_buckets(
 
 /// Whether `statement` is a `SET` of a session setting.
 fn is_setting(statement: &str) -> bool {
-    statement.trim_start().get(..4).is_some_and(|start| start.eq_ignore_ascii_case("SET "))
+    statement.split_whitespace().next().is_some_and(|word| word.eq_ignore_ascii_case("SET") || word.eq_ignore_ascii_case("RESET"))
 }
 
 /// The output splits, in the order of the `COPY` statements of `sql/06_write.sql`.
@@ -133,6 +133,15 @@ pub(crate) fn part_name(number: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_are_told_from_copies() {
+        assert!(is_setting("SET datafusion.a = 1"));
+        assert!(is_setting("set\n  datafusion.a = 1"));
+        assert!(is_setting("RESET datafusion.a"));
+        assert!(!is_setting("COPY (SELECT 1) TO 'x'"));
+        assert!(!is_setting("SETTINGS"));
+    }
 
     #[test]
     fn buckets_follow_the_input_size_only() {
