@@ -4,6 +4,10 @@
 //! cannot name a value; this pass names every bad record, and for `--on-bad-rows skip` gives the byte range
 //! of each so that a copy without them can be read instead.
 //!
+//! A large file is scanned in pieces on several threads: a quick pass over its quotes finds record starts
+//! to cut it at (`cuts_near`), and every piece is parsed from one of them, so the report is the one a
+//! single pass gives.
+//!
 //! Records are parsed by the `csv` crate over the same `csv-core` state machine as DataFusion's reader, with
 //! the same dialect (comma, double quote, `""` escapes, `\n`, `\r\n` or `\r` ends, blank lines skipped), so
 //! both see the same records.
@@ -57,11 +61,17 @@ pub struct ScanReport {
     pub rejections: Vec<Rejection>,
 }
 
-/// Checks every record of every file (after its header of `header_fields` names) and returns the bad ones.
-pub fn scan_files(files: &[std::path::PathBuf], header_fields: usize, checked: &[CheckedColumn]) -> Result<ScanReport> {
+/// Checks every record of every file (after its header of `header_fields` names) and returns the bad ones,
+/// each file scanned in up to `threads` pieces at once.
+pub fn scan_files(
+    files: &[std::path::PathBuf],
+    header_fields: usize,
+    checked: &[CheckedColumn],
+    threads: usize,
+) -> Result<ScanReport> {
     let mut report = ScanReport::default();
     for (index, file) in files.iter().enumerate() {
-        let file_report = scan(file, header_fields, checked)?;
+        let file_report = scan_in_pieces(file, header_fields, checked, threads, MIN_PIECE_BYTES)?;
         report.records += file_report.records;
         report.rejections.extend(file_report.rejections.into_iter().map(|rejection| Rejection { file: index, ..rejection }));
     }
@@ -70,17 +80,76 @@ pub fn scan_files(files: &[std::path::PathBuf], header_fields: usize, checked: &
 
 /// Checks every record of `path` (after its header of `header_fields` names) and returns the bad ones.
 pub fn scan(path: &Path, header_fields: usize, checked: &[CheckedColumn]) -> Result<ScanReport> {
+    scan_in_pieces(path, header_fields, checked, 1, MIN_PIECE_BYTES)
+}
+
+/// A file is cut into pieces of at least this many bytes: below it, threads cost more than they save.
+const MIN_PIECE_BYTES: u64 = 4 << 20;
+
+/// [`scan`] on up to `threads` pieces of `path` at once, cut at record starts (see [`cuts_near`]), each
+/// piece at least `min_piece_bytes` long. The report is the same whatever the number of pieces.
+fn scan_in_pieces(
+    path: &Path,
+    header_fields: usize,
+    checked: &[CheckedColumn],
+    threads: usize,
+    min_piece_bytes: u64,
+) -> Result<ScanReport> {
     let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
-    let file = File::open(path).map_err(io)?;
-    let file_size = file.metadata().map_err(io)?.len();
+    let file_size = std::fs::metadata(path).map_err(io)?.len();
+    let pieces = (file_size / min_piece_bytes.max(1)).clamp(1, threads.max(1) as u64);
+    let mut cuts = vec![Cut { offset: 0, lines_before: 0 }];
+    if pieces > 1 {
+        let targets: Vec<u64> = (1..pieces).map(|piece| file_size * piece / pieces).collect();
+        cuts.extend(cuts_near(path, &targets)?);
+        cuts.dedup_by_key(|cut| cut.offset);
+    }
+    let ends: Vec<u64> = cuts.iter().skip(1).map(|cut| cut.offset).chain([file_size]).collect();
+    let piece_reports: Vec<Result<ScanReport>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cuts
+            .iter()
+            .zip(&ends)
+            .map(|(cut, &end)| {
+                let piece = Piece { start: cut.offset, end, lines_before: cut.lines_before, file_size };
+                scope.spawn(move || scan_piece(path, piece, header_fields, checked))
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().expect("a scan thread panicked")).collect()
+    });
+    let mut report = ScanReport::default();
+    for piece_report in piece_reports {
+        let piece_report = piece_report?;
+        report.records += piece_report.records;
+        report.rejections.extend(piece_report.rejections);
+    }
+    to_record_starts(path, &mut report.rejections)?;
+    Ok(report)
+}
+
+/// Bytes `[start, end)` of a file, starting where a record starts (or a blank line before one), and the
+/// line ends before it.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    start: u64,
+    end: u64,
+    lines_before: u64,
+    file_size: u64,
+}
+
+/// The records of one piece, as in [`scan`], with lines and bytes of the whole file; the file's header
+/// when the piece starts the file is not a record.
+fn scan_piece(path: &Path, piece: Piece, header_fields: usize, checked: &[CheckedColumn]) -> Result<ScanReport> {
+    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let mut file = File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(piece.start)).map_err(io)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 20)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
+        .from_reader(BufReader::with_capacity(1 << 20, file.take(piece.end - piece.start)));
     let mut record = csv::ByteRecord::new();
     let mut report = ScanReport::default();
-    let mut header = true;
+    let mut header = piece.start == 0;
     loop {
         let more = reader
             .read_byte_record(&mut record)
@@ -94,9 +163,10 @@ pub fn scan(path: &Path, header_fields: usize, checked: &[CheckedColumn]) -> Res
         }
         report.records += 1;
         let position = record.position().expect("the csv reader records positions");
-        let (line, start, end) = (position.line(), position.byte(), reader.position().byte());
-        let problem = if end == file_size && ends_inside_quotes(path, start, end)? {
-            let last_line = reader.position().line();
+        let line = piece.lines_before + position.line();
+        let (start, end) = (piece.start + position.byte(), piece.start + reader.position().byte());
+        let problem = if end == piece.file_size && ends_inside_quotes(path, start, end)? {
+            let last_line = piece.lines_before + reader.position().line();
             Some((UNTERMINATED_QUOTE, format!("unterminated quote: the value opened here runs to the end of the file (line {last_line})")))
         } else {
             record_problem(&record, header_fields, checked)
@@ -105,8 +175,121 @@ pub fn scan(path: &Path, header_fields: usize, checked: &[CheckedColumn]) -> Res
             report.rejections.push(Rejection { file: 0, line, kind, reason, start, end });
         }
     }
-    to_record_starts(path, &mut report.rejections)?;
     Ok(report)
+}
+
+/// A place where a file can be cut: a record (or a blank line before one) starts at `offset`, after
+/// `lines_before` line ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cut {
+    offset: u64,
+    lines_before: u64,
+}
+
+/// Where the quoting rules stand between two bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    Outside,
+    Inside,
+    /// Inside a quoted value, just after a quote: the next byte says whether it closed the value or was
+    /// the first of a `""`.
+    AfterQuote,
+}
+
+/// For each of `targets` (ascending byte offsets, each at least 1), the first place at or after it where a
+/// record (or a blank line before one) starts, found by one quick pass over the quotes of `path`: only a
+/// quote at the start of a field opens a quoted value (after a delimiter, a line end or at the start of the
+/// file), `""` inside it is a quote, the next quote closes it, and a line end outside quotes ends a record.
+/// These are the rules of the csv reader (csv-core), so a piece starting at a cut is parsed as it would be
+/// as part of the whole file. A target past the last record start gets the file's end.
+fn cuts_near(path: &Path, targets: &[u64]) -> Result<Vec<Cut>> {
+    cuts_near_reading(path, targets, 8 << 20)
+}
+
+/// [`cuts_near`], reading `block_bytes` at a time.
+fn cuts_near_reading(path: &Path, targets: &[u64], block_bytes: usize) -> Result<Vec<Cut>> {
+    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let mut file = File::open(path).map_err(io)?;
+    let mut block = vec![0u8; block_bytes];
+    let mut cuts = Vec::with_capacity(targets.len());
+    let (mut block_start, mut lines_before_block) = (0u64, 0u64);
+    let mut quoting = Quoting::Outside;
+    let mut previous_byte: Option<u8> = None;
+    while cuts.len() < targets.len() {
+        let length = read_block(&mut file, &mut block).map_err(io)?;
+        if length == 0 {
+            break;
+        }
+        let bytes = &block[..length];
+        let mut position = 0;
+        if quoting == Quoting::AfterQuote {
+            (quoting, position) = if bytes[0] == b'"' { (Quoting::Inside, 1) } else { (Quoting::Outside, 0) };
+        }
+        loop {
+            let next_quote = memchr::memchr(b'"', &bytes[position..]).map(|index| position + index);
+            let quiet_end = next_quote.unwrap_or(length);
+            // No quote in [position, quiet_end): outside quotes, its first line end at or after a target ends
+            // a record.
+            while quoting == Quoting::Outside && cuts.len() < targets.len() {
+                // A line end just before the target makes the target itself a record start.
+                let from = targets[cuts.len()].saturating_sub(1).max(block_start + position as u64);
+                if from >= block_start + quiet_end as u64 {
+                    break;
+                }
+                let local = (from - block_start) as usize;
+                let Some(line_end) = memchr::memchr2(b'\n', b'\r', &bytes[local..quiet_end]) else { break };
+                let cut_local = local + line_end + 1;
+                let cut = Cut {
+                    offset: block_start + cut_local as u64,
+                    lines_before: lines_before_block + count_line_feeds(&bytes[..cut_local]),
+                };
+                while cuts.len() < targets.len() && targets[cuts.len()] <= cut.offset {
+                    cuts.push(cut);
+                }
+            }
+            let Some(quote) = next_quote else { break };
+            position = quote + 1;
+            quoting = match quoting {
+                Quoting::Outside => {
+                    let before = if quote > 0 { Some(bytes[quote - 1]) } else { previous_byte };
+                    let field_start = before.is_none_or(|byte| matches!(byte, b',' | b'\n' | b'\r'));
+                    if field_start { Quoting::Inside } else { Quoting::Outside }
+                }
+                Quoting::Inside if quote + 1 == length => Quoting::AfterQuote,
+                Quoting::Inside if bytes[quote + 1] == b'"' => {
+                    position = quote + 2;
+                    Quoting::Inside
+                }
+                Quoting::Inside => Quoting::Outside,
+                Quoting::AfterQuote => unreachable!("resolved at the start of the block"),
+            };
+        }
+        previous_byte = Some(bytes[length - 1]);
+        lines_before_block += count_line_feeds(bytes);
+        block_start += length as u64;
+    }
+    let end = Cut { offset: block_start, lines_before: lines_before_block };
+    cuts.resize(targets.len(), end);
+    Ok(cuts)
+}
+
+/// Fills `block` from `file` as far as the file goes; returns how many bytes it read.
+fn read_block(file: &mut File, block: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < block.len() {
+        match file.read(&mut block[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+/// `\n` bytes, which is how the csv reader counts lines.
+fn count_line_feeds(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&byte| byte == b'\n').count() as u64
 }
 
 /// Moves each location past the line ends and blank lines before its record, counting them into its line.
@@ -342,6 +525,94 @@ mod tests {
         copy_without(&path, &copy, &report.rejections).unwrap();
         let kept = scan(&copy, 4, &checked).unwrap();
         assert_eq!((kept.records, kept.rejections.len()), (2, 0));
+    }
+
+    /// CSV text with everything that decides where records end: quoted values with delimiters, line ends
+    /// and `""`, quotes inside unquoted values, `\n`, `\r\n` and lone `\r` ends, blank lines, records of the
+    /// wrong width, invalid UTF-8, and sometimes a quote left open at the end.
+    fn tricky_csv(rng: &mut impl rand::Rng) -> Vec<u8> {
+        const PARTS: [&[u8]; 14] = [
+            b"word", b"12", b"\"a,b\"", b"\"line\nbreak\"", b"\"crlf\r\ninside\"", b"\"say \"\"hi\"\"\"", b"a\"b",
+            b"\"\"", b"\"x\"tail", b" \"", b"\xff\xfe", b"\"\"\"", b"\"\r\"", b"7",
+        ];
+        const ENDS: [&[u8]; 5] = [b"\n", b"\r\n", b"\r", b"\n\n", b"\r\n\r\n"];
+        let mut text = b"id,title,tag\n".to_vec();
+        for _ in 0..rng.random_range(0..60) {
+            let fields = if rng.random_bool(0.85) { 3 } else { rng.random_range(1..5) };
+            for field in 0..fields {
+                if field > 0 {
+                    text.push(b',');
+                }
+                if field == 0 && rng.random_bool(0.8) {
+                    text.extend(rng.random_range(0..1000u32).to_string().as_bytes());
+                } else {
+                    for _ in 0..rng.random_range(0..3) {
+                        text.extend(PARTS[rng.random_range(0..PARTS.len())]);
+                    }
+                }
+            }
+            text.extend(ENDS[rng.random_range(0..ENDS.len())]);
+        }
+        if rng.random_bool(0.2) {
+            text.extend(b"9,\"never closed\n10,a,b\n");
+        }
+        text
+    }
+
+    #[test]
+    fn a_scan_in_pieces_reports_what_one_pass_reports() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("input.csv");
+        let checked = [CheckedColumn { index: 0, name: "id".into(), data_type: DataType::Int64, role: "key" }];
+        let mut cut_inputs = 0;
+        for _ in 0..400 {
+            let text = tricky_csv(&mut rng);
+            std::fs::write(&path, &text).unwrap();
+            let whole = scan_in_pieces(&path, 3, &checked, 1, 1).unwrap();
+            for threads in [2, 3, 7, 50] {
+                let pieces = scan_in_pieces(&path, 3, &checked, threads, 1).unwrap();
+                assert_eq!(pieces.records, whole.records, "{threads} pieces of {:?}", String::from_utf8_lossy(&text));
+                assert_eq!(pieces.rejections, whole.rejections, "{threads} pieces of {:?}", String::from_utf8_lossy(&text));
+            }
+            cut_inputs += usize::from(whole.records > 10);
+        }
+        assert!(cut_inputs > 100, "too few inputs were long enough to be cut: {cut_inputs}");
+    }
+
+    #[test]
+    fn cuts_do_not_depend_on_how_the_file_is_read() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("input.csv");
+        for _ in 0..200 {
+            let text = tricky_csv(&mut rng);
+            std::fs::write(&path, &text).unwrap();
+            let targets: Vec<u64> = (1..=text.len() as u64).step_by(3).collect();
+            let in_one_block = cuts_near_reading(&path, &targets, text.len() + 1).unwrap();
+            for block_bytes in [1, 2, 3, 5, 64] {
+                assert_eq!(
+                    cuts_near_reading(&path, &targets, block_bytes).unwrap(),
+                    in_one_block,
+                    "blocks of {block_bytes} bytes over {:?}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cuts_fall_on_record_starts_and_count_the_lines_before_them() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("input.csv");
+        // Records start at bytes 9, 19 and 25, after 1, 3 and 3 line feeds ("b\nc" is one value over two
+        // lines, the quote of a"b is a character, \r ends a record but is no line feed); the file ends at 33.
+        std::fs::write(&path, "id,t,tag\n1,\"b\nc\",x\n2,a,y\r3,a\"b,z\n").unwrap();
+        let cuts = cuts_near(&path, &[1, 9, 10, 14, 21, 26, 27]).unwrap();
+        let offsets: Vec<(u64, u64)> = cuts.iter().map(|cut| (cut.offset, cut.lines_before)).collect();
+        assert_eq!(offsets, [(9, 1), (9, 1), (19, 3), (19, 3), (25, 3), (33, 4), (33, 4)]);
     }
 
     #[test]

@@ -240,9 +240,10 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
 
     progress.step("checking every record");
     let checked = source.checked_columns(&options.key, &options.stratify)?;
-    // On a blocking thread, so that a signal can stop the run while a large input is scanned.
-    let (files, fields) = (source.files.clone(), source.schema.fields().len());
-    let scan = tokio::task::spawn_blocking(move || csv_scan::scan_files(&files, fields, &checked))
+    // On a blocking thread, so that a signal can stop the run while a large input is scanned; in pieces on
+    // as many threads as the run has partitions.
+    let (files, fields, threads) = (source.files.clone(), source.schema.fields().len(), options.session.target_partitions);
+    let scan = tokio::task::spawn_blocking(move || csv_scan::scan_files(&files, fields, &checked, threads))
         .await
         .map_err(|error| DataFusionError::External(Box::new(error)))??;
     let mut rejected = rejected_rows(&source, &scan.rejections, options.on_bad_rows)?;
