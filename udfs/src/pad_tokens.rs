@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
+use datafusion::arrow::array::{Array, AsArray, ListArray};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
@@ -59,18 +59,22 @@ impl ScalarUDFImpl for PadTokens {
         let [ids, length, pad_id] = arg_types else {
             return plan_err!("pad_tokens: expected (ids, length, pad_id), got {} argument(s)", arg_types.len());
         };
-        let ids_are_integers = match ids {
+        let item_type = match ids {
             DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) => {
-                item.data_type().is_integer() || item.data_type() == &DataType::Null
+                Some(item.data_type().clone())
             }
-            DataType::Null => true,
-            _ => false,
+            DataType::Null => Some(DataType::Null),
+            _ => None,
         };
-        if !ids_are_integers {
-            return plan_err!("pad_tokens: argument `ids` must be a list of integers, got {ids}");
-        }
+        // Int32 ids (half the bytes, e.g. as staged by the pipeline) are read as they are; other integer
+        // types become Int64.
+        let item_type = match item_type {
+            Some(DataType::Int32) => DataType::Int32,
+            Some(item) if item.is_integer() || item == DataType::Null => DataType::Int64,
+            _ => return plan_err!("pad_tokens: argument `ids` must be a list of integers, got {ids}"),
+        };
         Ok(vec![
-            DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
+            DataType::List(Arc::new(Field::new_list_field(item_type, true))),
             coerce_integer_argument("pad_tokens", "length", length)?,
             coerce_integer_argument("pad_tokens", "pad_id", pad_id)?,
         ])
@@ -91,17 +95,11 @@ impl ScalarUDFImpl for PadTokens {
             if ids.values().null_count() > 0 {
                 return exec_err!("pad_tokens: ids must not hold NULL items");
             }
-            let values = ids.values().as_primitive::<Int64Type>().values();
-            let offsets = ids.value_offsets();
-            let expected_ids = constant_length.map_or(values.len(), |length| length * ids.len());
+            let expected_ids = constant_length.map_or(ids.values().len(), |length| length * ids.len());
             let mut lists = TokenLists::with_capacity(ids.len(), expected_ids);
-            for row in 0..ids.len() {
-                if ids.is_null(row) {
-                    lists.push_null_row()?;
-                } else {
-                    let row_ids = &values[offsets[row] as usize..offsets[row + 1] as usize];
-                    lists.push_row(row_ids, lengths.at(row)?, pad_id)?;
-                }
+            match ids.values().data_type() {
+                DataType::Int32 => pad_rows(ids, ids.values().as_primitive::<Int32Type>().values(), &lengths, pad_id, &mut lists)?,
+                _ => pad_rows(ids, ids.values().as_primitive::<Int64Type>().values(), &lengths, pad_id, &mut lists)?,
             }
             lists.finish(ids.nulls().cloned())
         })
@@ -110,4 +108,24 @@ impl ScalarUDFImpl for PadTokens {
     fn documentation(&self) -> Option<&Documentation> {
         Some(&DOCUMENTATION)
     }
+}
+
+/// Appends every row of `ids` (whose items are `values`) to `lists`, fitted to its length.
+fn pad_rows<T: Copy + Into<i64>>(
+    ids: &ListArray,
+    values: &[T],
+    lengths: &MaxLengths,
+    pad_id: i64,
+    lists: &mut TokenLists,
+) -> Result<()> {
+    let offsets = ids.value_offsets();
+    for row in 0..ids.len() {
+        if ids.is_null(row) {
+            lists.push_null_row()?;
+        } else {
+            let row_ids = &values[offsets[row] as usize..offsets[row + 1] as usize];
+            lists.push_row(row_ids, lengths.at(row)?, pad_id)?;
+        }
+    }
+    Ok(())
 }

@@ -50,9 +50,9 @@ impl TokenLists {
     }
 
     /// Appends one row of `row_ids`, truncated or padded as [`RowEnds::end_row`] says.
-    pub fn push_row(&mut self, row_ids: &[i64], max_length: Option<usize>, pad_id: i64) -> Result<()> {
+    pub fn push_row<T: Copy + Into<i64>>(&mut self, row_ids: &[T], max_length: Option<usize>, pad_id: i64) -> Result<()> {
         let first = self.ids.len();
-        self.ids.extend_from_slice(row_ids);
+        self.ids.extend(row_ids.iter().map(|&id| id.into()));
         self.rows.end_row(&mut self.ids, first, max_length, pad_id)
     }
 
