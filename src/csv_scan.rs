@@ -114,7 +114,14 @@ fn scan_in_pieces(
                 scope.spawn(move || scan_piece(path, piece, header_fields, checked))
             })
             .collect();
-        handles.into_iter().map(|handle| handle.join().expect("a scan thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(DataFusionError::Internal(format!("the record scan of '{}' stopped unexpectedly", path.display())))
+                })
+            })
+            .collect()
     });
     let mut report = ScanReport::default();
     for piece_report in piece_reports {
