@@ -78,16 +78,12 @@ pub fn scan_files(
     Ok(report)
 }
 
-/// Checks every record of `path` (after its header of `header_fields` names) and returns the bad ones.
-pub fn scan(path: &Path, header_fields: usize, checked: &[CheckedColumn]) -> Result<ScanReport> {
-    scan_in_pieces(path, header_fields, checked, 1, MIN_PIECE_BYTES)
-}
-
 /// A file is cut into pieces of at least this many bytes: below it, threads cost more than they save.
 const MIN_PIECE_BYTES: u64 = 4 << 20;
 
-/// [`scan`] on up to `threads` pieces of `path` at once, cut at record starts (see [`cuts_near`]), each
-/// piece at least `min_piece_bytes` long. The report is the same whatever the number of pieces.
+/// Checks every record of `path` (after its header of `header_fields` names) and returns the bad ones, in up
+/// to `threads` pieces at once, cut at record starts (see [`cuts_near`]), each at least `min_piece_bytes`
+/// long. The report is the same whatever the number of pieces.
 fn scan_in_pieces(
     path: &Path,
     header_fields: usize,
@@ -143,7 +139,7 @@ struct Piece {
     file_size: u64,
 }
 
-/// The records of one piece, as in [`scan`], with lines and bytes of the whole file; the file's header
+/// The bad records of one piece, with lines and bytes of the whole file; the file's header
 /// when the piece starts the file is not a record.
 fn scan_piece(path: &Path, piece: Piece, header_fields: usize, checked: &[CheckedColumn]) -> Result<ScanReport> {
     let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
@@ -454,6 +450,11 @@ pub fn record_texts(files: &[std::path::PathBuf], rejections: &[Rejection]) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every record of `path` checked in one pass.
+    fn scan(path: &Path, header_fields: usize, checked: &[CheckedColumn]) -> Result<ScanReport> {
+        scan_in_pieces(path, header_fields, checked, 1, MIN_PIECE_BYTES)
+    }
 
     fn scan_text(text: &[u8]) -> ScanReport {
         let directory = tempfile::tempdir().unwrap();
