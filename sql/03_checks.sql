@@ -8,13 +8,12 @@
 -- with skip, every row of a key that several rows share is set aside (which of them is right cannot be
 -- known) and listed in rejected.csv.
 
--- Keys that several rows share, and how many rows share each.
+-- Keys that several rows share, and how many rows share each. `mlprep prepare` passes them found bucket by
+-- bucket as ${duplicate_keys} (all rows of a key share its bucket, so no aggregate holds every key: at 10M
+-- rows this one was the run's memory peak); by hand, one aggregate over all keys.
 CREATE OR REPLACE VIEW duplicate_keys AS
-SELECT key, COUNT(*) AS copies
-FROM staged_rows
-WHERE key IS NOT NULL
-GROUP BY key
-HAVING COUNT(*) > 1;
+SELECT key, copies
+FROM ${duplicate_keys:-(SELECT key, COUNT(*) AS copies FROM staged_rows WHERE key IS NOT NULL GROUP BY key HAVING COUNT(*) > 1)} AS found;
 
 -- The rows the split takes. Rows with a problem listed below must be fixed in the input; `mlprep prepare
 -- --on-bad-rows skip` replaces this view by one that also leaves out the duplicate keys' rows, as a filter

@@ -411,3 +411,35 @@ async fn crlf_lines_and_zero_padded_duplicate_keys_are_named_exactly() {
     assert_eq!((rejected[1].0.as_str(), rejected[1].2.as_str()), ("15", "13,2020-01-01,t,d"), "{rejected:?}");
     assert_eq!((rejected[2].0.as_str(), rejected[2].2.as_str()), ("16", "0007,2020-01-01,t,d,mlops"), "{rejected:?}");
 }
+
+/// Duplicate keys are found bucket by bucket: with many buckets (a small --file-size), keys repeated far
+/// apart in the file are all found, under both policies.
+#[tokio::test]
+async fn duplicate_keys_are_found_in_every_bucket() {
+    let directory = tempfile::tempdir().unwrap();
+    let (data, vocab) = common::synthetic_inputs(directory.path(), 2000, 5);
+    let duplicated = [5, 500, 1500, 1999];
+    let mut csv = std::fs::read_to_string(&data).unwrap();
+    for id in duplicated {
+        csv.push_str(&format!("{id},2020-01-01 00:00:00,Copy {id},A second row with this key.,mlops\n"));
+    }
+    std::fs::write(&data, csv).unwrap();
+    let run = |policy, out: &str| PrepareOptions {
+        file_size: 20_000,
+        vocab: vocab.clone(),
+        ..options(data.clone(), directory.path().join(out), policy)
+    };
+
+    let error = prepare(&run(OnBadRows::Fail, "failed")).await.unwrap_err().to_string();
+    for id in duplicated {
+        let reason = format!("duplicate key: 2 rows have id = {id}");
+        assert_eq!(error.lines().filter(|line| line.ends_with(&reason)).count(), 2, "{error}");
+    }
+
+    let report = prepare(&run(OnBadRows::Skip, "skipped")).await.unwrap();
+    assert_eq!(report.rows_rejected, 2 * duplicated.len() as u64);
+    let rejected = std::fs::read_to_string(directory.path().join("skipped/rejected.csv")).unwrap();
+    for id in duplicated {
+        assert_eq!(rejected.matches(&format!("rows have id = {id},")).count(), 2, "{rejected}");
+    }
+}
