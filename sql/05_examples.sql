@@ -3,7 +3,9 @@
 -- Then the cleaned texts that rows share, and those in both splits (leakage).
 -- `mlprep prepare` first replaces the views class_to_index and val_boundaries (one row per class) by
 -- their values, so that the planner knows val_boundaries is small and the join below sends it to every
--- partition of the staged rows (no shuffle of the full rows by class).
+-- partition of the staged rows (no shuffle of the full rows by class). val_boundaries comes first in the
+-- join, the side the hash join holds, so that the plan is right also where the planner does not swap the
+-- sides of a join (below).
 
 -- Every row: its split, shuffle key, key (as id), class (as tag), target, cleaned text, unpadded ids, bucket.
 CREATE OR REPLACE VIEW examples AS
@@ -21,8 +23,8 @@ SELECT CASE
        r.ids,
        r.tokens,
        r.bucket
-FROM accepted_rows r
-JOIN val_boundaries b ON r.class = b.class;
+FROM val_boundaries b
+JOIN accepted_rows r ON r.class = b.class;
 
 -- The class indices.
 SELECT class, class_index FROM class_to_index ORDER BY class_index;
@@ -39,13 +41,20 @@ ORDER BY split, tag;
 -- split. Texts are grouped by their 64-bit hash (seeded XXH64, staged in step 2), which takes a fraction of
 -- the time and memory of grouping the texts themselves: two different texts share a hash with a chance of
 -- about n^2 / 2^65 (3 in a million runs of 10M distinct texts), which could only add to these counts.
+-- Parameter: ${shared_texts}, a table or query of the same columns in its place. `mlprep prepare` passes, for
+-- inputs of more than 8 buckets, a table it wrote range by range of the text hash (all rows of a text share
+-- its hash, so no aggregate holds every text: at 10M rows this one, ~40 bytes a row, was the run's memory
+-- peak); by hand, and for smaller inputs, one aggregate over every row.
 CREATE OR REPLACE VIEW shared_texts AS
-SELECT text_hash,
-       SUM(CASE WHEN split = 'train' THEN 1 ELSE 0 END) AS train_rows,
-       SUM(CASE WHEN split = 'val' THEN 1 ELSE 0 END) AS val_rows
-FROM examples
-GROUP BY text_hash
-HAVING COUNT(*) > 1;
+SELECT text_hash, train_rows, val_rows
+FROM ${shared_texts:-(
+    SELECT text_hash,
+           SUM(CASE WHEN split = 'train' THEN 1 ELSE 0 END) AS train_rows,
+           SUM(CASE WHEN split = 'val' THEN 1 ELSE 0 END) AS val_rows
+    FROM examples
+    GROUP BY text_hash
+    HAVING COUNT(*) > 1
+)} AS found;
 
 SELECT CAST(COUNT(*) AS BIGINT) AS shared_texts,
        CAST(COALESCE(SUM(train_rows + val_rows), 0) AS BIGINT) AS rows_sharing_a_text,
@@ -55,7 +64,12 @@ SELECT CAST(COUNT(*) AS BIGINT) AS shared_texts,
 FROM shared_texts;
 
 -- The texts in both splits that most validation rows have (at most 10). The ten hashes come first in the
--- join: the small side, sent to every task of the rows.
+-- join: the small side, the one the hash join holds, sent to every task of the rows. The planner estimates
+-- the rows of `examples` (a join) at a handful and, given the size of the ten (a LIMIT over a table), swaps
+-- the sides: at 10M rows it held every text (1 GB) to probe it with ten hashes. So this statement is planned
+-- with the joins as written (the setting is DataFusion's default again after it).
+SET datafusion.optimizer.join_reordering = false;
+
 SELECT MIN(e.text) AS text, CAST(t.train_rows AS BIGINT) AS train_rows, CAST(t.val_rows AS BIGINT) AS val_rows
 FROM (
     SELECT text_hash, train_rows, val_rows
@@ -67,3 +81,5 @@ FROM (
 JOIN examples e ON e.text_hash = t.text_hash
 GROUP BY t.text_hash, t.train_rows, t.val_rows
 ORDER BY val_rows DESC, train_rows DESC, text;
+
+SET datafusion.optimizer.join_reordering = true;

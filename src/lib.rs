@@ -15,6 +15,7 @@ pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod script;
+pub mod shared_texts;
 pub mod session;
 pub mod shell;
 pub mod synthetic;

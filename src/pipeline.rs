@@ -19,6 +19,7 @@ use crate::csv_scan::{self, Rejection};
 use crate::csv_source::{CsvSource, quote_identifier, quote_literal_body};
 use crate::progress::Progress;
 use crate::script::{ScriptRunner, StatementOutput, split_statements};
+use crate::shared_texts::{find_shared_texts, text_bucket_count};
 use crate::session::{Cluster, SessionOptions, connect};
 
 /// The pipeline's SQL, compiled in so the binary runs the very scripts shipped in `sql/`.
@@ -366,10 +367,17 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     for view in SMALL_VIEWS {
         materialize_small_view(&mut runner, view).await?;
     }
+    let text_buckets = text_bucket_count(buckets);
+    if text_buckets > 1 {
+        rerun_statement(&mut runner, 4, "CREATE OR REPLACE VIEW examples").await?;
+        let shared_texts =
+            find_shared_texts(&runner, &work, text_buckets, rows_accepted, options.session.target_partitions).await?;
+        runner.set_param("shared_texts", shared_texts);
+    }
     let stats = run_embedded(&mut runner, 4).await?;
     let class_to_index = read_class_to_index(&stats[1].batches)?;
     let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
-    let leakage = read_leakage(&stats[4].batches, &stats[5].batches)?;
+    let leakage = read_leakage(&stats[4].batches, &stats[6].batches)?;
     check_split(options, rows_accepted, &train, &val)?;
     check_split_sizes(options.test_size, &class_to_index, known_classes.as_ref(), &train, &val)?;
     for split in [&mut train, &mut val] {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use common::{read_split, scibert_vocab};
@@ -442,4 +442,69 @@ async fn duplicate_keys_are_found_in_every_bucket() {
     for id in duplicated {
         assert_eq!(rejected.matches(&format!("rows have id = {id},")).count(), 2, "{rejected}");
     }
+}
+
+/// Leakage counted range by range of the text hash (inputs of more than 8 buckets) gives what the written
+/// splits hold, and what one aggregate over every row gives (the script's own, for smaller inputs).
+#[tokio::test]
+async fn shared_texts_are_counted_range_by_range() {
+    let directory = tempfile::tempdir().unwrap();
+    let (data, vocab) = common::synthetic_inputs(directory.path(), 2000, 11);
+    // Seven texts, each given to 2 to 8 extra rows of both classes, far apart in the key order.
+    let mut csv = std::fs::read_to_string(&data).unwrap();
+    let mut id = 10_000;
+    for text in 0..7 {
+        for copy in 0..(2 + text) {
+            let tag = if copy % 2 == 0 { "mlops" } else { "computer-vision" };
+            csv.push_str(&format!("{id},2020-01-01 00:00:00,Repeated {text},The same words again.,{tag}\n"));
+            id += 1_000 + text * 7;
+        }
+    }
+    std::fs::write(&data, csv).unwrap();
+    let run = |file_size: u64, out: &str| PrepareOptions {
+        file_size,
+        vocab: vocab.clone(),
+        ..options(data.clone(), directory.path().join(out), OnBadRows::Fail)
+    };
+    let input_size = std::fs::metadata(&data).unwrap().len();
+    let small_buckets = input_size / 30;
+    assert!(input_size.div_ceil(small_buckets) > 16, "at least three ranges of the text hash");
+    prepare(&run(small_buckets, "ranges")).await.unwrap();
+    prepare(&run(input_size, "one_bucket")).await.unwrap();
+
+    let leakage = |out: &str| {
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(directory.path().join(out).join("summary.json")).unwrap()).unwrap();
+        summary["leakage"].clone()
+    };
+    let in_ranges = leakage("ranges");
+    assert_eq!(in_ranges, leakage("one_bucket"));
+
+    // The truth, from the written rows: per cleaned text, its rows in each split.
+    let mut per_text: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (split, column) in [("train", 0), ("val", 1)] {
+        for row in read_split(&directory.path().join("ranges").join(split)) {
+            let counts = per_text.entry(row.text).or_default();
+            if column == 0 { counts.0 += 1 } else { counts.1 += 1 }
+        }
+    }
+    let shared: Vec<(&String, &(u64, u64))> = per_text.iter().filter(|(_, (train, val))| train + val > 1).collect();
+    let in_both: Vec<_> = shared.iter().filter(|(_, (train, val))| *train > 0 && *val > 0).collect();
+    assert!(shared.len() >= 7 && !in_both.is_empty() && in_both.len() <= 10, "{shared:?}");
+    assert_eq!(in_ranges["shared_texts"], shared.len());
+    assert_eq!(in_ranges["rows_sharing_a_text"], shared.iter().map(|(_, (train, val))| train + val).sum::<u64>());
+    assert_eq!(in_ranges["texts_in_both_splits"], in_both.len());
+    assert_eq!(in_ranges["val_rows_with_a_train_text"], in_both.iter().map(|(_, (_, val))| val).sum::<u64>());
+    assert_eq!(in_ranges["train_rows_with_a_val_text"], in_both.iter().map(|(_, (train, _))| train).sum::<u64>());
+    let listed: BTreeMap<String, (u64, u64)> = in_ranges["texts_in_both_splits_most_seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let count = |name: &str| entry[name].as_u64().unwrap();
+            (entry["text"].as_str().unwrap().to_owned(), (count("train_rows"), count("val_rows")))
+        })
+        .collect();
+    let expected: BTreeMap<String, (u64, u64)> = in_both.iter().map(|(text, counts)| ((*text).clone(), **counts)).collect();
+    assert_eq!(listed, expected);
 }
