@@ -12,6 +12,21 @@ use mlprep::{Cluster, OnBadRows, PrepareOptions, SessionOptions, pipeline, synth
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its v3 `mi_option_e`; checked by a test against the option's default).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Memory freed is given back to the system after 250 ms instead of mimalloc's 1 s: the write step frees a
+/// bucket's sort and Parquet buffers every second or so, and held for 1 s they overlapped the next ones.
+/// Measured (prepare, 2 partitions, `--memory-limit 1G`, peak RSS): 1M rows 0.61-0.66 -> 0.57-0.61 GB, 10M rows
+/// 0.73-0.83 -> 0.63-0.68 GB, in the same time; 100 ms: 0.51-0.56 and 0.58-0.63 GB but 5-7% slower; purging at
+/// once: 20% slower. `MIMALLOC_PURGE_DELAY` in the environment still wins.
+fn set_allocator_options() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // Safety: called first thing in main, before any other thread exists (the setter is not thread safe).
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 250) };
+    }
+}
+
 /// Turn a CSV of labelled projects into tokenized, split, training-ready Parquet with SQL.
 #[derive(Parser)]
 #[command(name = "mlprep", version, about)]
@@ -374,6 +389,7 @@ async fn run_bench(args: BenchArgs) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    set_allocator_options();
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -667,4 +683,15 @@ enum SqlStep {
 /// or whatever RUST_LOG asks for.
 fn init_logging() {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    /// Option 15 is the purge delay: the one option of mimalloc v3 that defaults to 1000 (ms), or the value of
+    /// its environment variable. A renumbered mimalloc fails here instead of setting another option.
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        let expected = std::env::var("MIMALLOC_PURGE_DELAY").map_or(1000, |value| value.parse().unwrap());
+        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) }, expected);
+    }
 }
