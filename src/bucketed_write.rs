@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::common::{DataFusionError, Result};
 
-use crate::pipeline::{SCRIPTS, copied_count, io_error};
+use crate::pipeline::{SCRIPTS, copied_count, io_error, run_at_once};
 use crate::script::{ScriptRunner, split_statements, substitute};
 
 /// At most this many buckets (open files while staging), whatever the input size.
@@ -47,7 +47,6 @@ pub(crate) async fn write_buckets(
     last_val_hash: u64,
     concurrency: usize,
 ) -> Result<[u64; 2]> {
-    use futures::{StreamExt, TryStreamExt};
     let (name, text) = SCRIPTS[5];
     let context = runner.context().clone();
     // The script's settings apply to the session, once, before any bucket is written.
@@ -75,17 +74,11 @@ pub(crate) async fn write_buckets(
             }
         }
     }
-    let mut written: Vec<(usize, u64, u64)> = futures::stream::iter(statements)
-        .map(|(split, bucket, sql)| {
-            let context = context.clone();
-            async move {
-                let batches = context.sql(&sql).await?.collect().await?;
-                Ok::<_, DataFusionError>((split, bucket, copied_count(&batches)))
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
+    let (files, copies): (Vec<(usize, u64)>, Vec<String>) =
+        statements.into_iter().map(|(split, bucket, sql)| ((split, bucket), sql)).unzip();
+    let results = run_at_once(&context, copies, concurrency).await?;
+    let mut written: Vec<(usize, u64, u64)> =
+        files.into_iter().zip(&results).map(|((split, bucket), batches)| (split, bucket, copied_count(batches))).collect();
     written.sort_unstable();
     let mut totals = [0u64; 2];
     for (split, split_name) in SPLITS.iter().enumerate() {

@@ -627,8 +627,7 @@ fn values_query(schema: &datafusion::arrow::datatypes::Schema, batches: &[Record
 /// than one bucket's keys (over every key at once, the 10M-row run's peak memory). As a query for
 /// `${duplicate_keys}` of `sql/03_checks.sql`.
 async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurrency: usize) -> Result<String> {
-    use futures::{StreamExt, TryStreamExt};
-    let context = runner.context().clone();
+    let context = runner.context();
     let per_bucket = |bucket: u64| {
         format!(
             "SELECT key, COUNT(*) AS copies FROM staged_rows WHERE bucket = '{bucket}' AND key IS NOT NULL \
@@ -636,15 +635,28 @@ async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurren
         )
     };
     let schema = context.sql(&per_bucket(0)).await?.schema().as_arrow().clone();
-    let found: Vec<Vec<RecordBatch>> = futures::stream::iter(0..buckets)
-        .map(|bucket| {
+    let found = run_at_once(context, (0..buckets).map(per_bucket).collect(), concurrency).await?;
+    values_query(&schema, &found.concat()).map(|query| format!("({query})"))
+}
+
+/// Runs `statements`, `concurrency` at a time (each starting as soon as one ends), and returns their results
+/// in the order of the statements.
+pub(crate) async fn run_at_once(
+    context: &datafusion::prelude::SessionContext,
+    statements: Vec<String>,
+    concurrency: usize,
+) -> Result<Vec<Vec<RecordBatch>>> {
+    use futures::{StreamExt, TryStreamExt};
+    let mut results: Vec<(usize, Vec<RecordBatch>)> = futures::stream::iter(statements.into_iter().enumerate())
+        .map(|(index, sql)| {
             let context = context.clone();
-            async move { context.sql(&per_bucket(bucket)).await?.collect().await }
+            async move { Ok::<_, DataFusionError>((index, context.sql(&sql).await?.collect().await?)) }
         })
-        .buffered(concurrency.max(1))
+        .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
-    values_query(&schema, &found.concat()).map(|query| format!("({query})"))
+    results.sort_unstable_by_key(|(index, _)| *index);
+    Ok(results.into_iter().map(|(_, batches)| batches).collect())
 }
 
 /// `column[row]` as SQL that gives back the same value and type.

@@ -12,7 +12,7 @@ use std::path::Path;
 use datafusion::common::Result;
 
 use crate::csv_source::quote_literal_body;
-use crate::pipeline::{accounting_error, copied_count, io_error};
+use crate::pipeline::{accounting_error, copied_count, io_error, run_at_once};
 use crate::script::ScriptRunner;
 
 /// Shuffle buckets (`--file-size` of CSV each) per range of the text hash: up to 8 buckets (the course's
@@ -37,8 +37,7 @@ pub(crate) async fn find_shared_texts(
     rows: u64,
     concurrency: usize,
 ) -> Result<String> {
-    use futures::{StreamExt, TryStreamExt};
-    let context = runner.context().clone();
+    let context = runner.context();
     let hashes = work.join("text_hashes");
     let shared = work.join("shared_texts");
     std::fs::create_dir_all(&shared).map_err(|error| io_error(&shared, error))?;
@@ -81,15 +80,7 @@ pub(crate) async fn find_shared_texts(
              TO '{shared_location}/part-{bucket:05}.parquet' STORED AS PARQUET"
         )
     };
-    futures::stream::iter(0..text_buckets)
-        .map(|bucket| {
-            let context = context.clone();
-            let sql = per_range(bucket);
-            async move { context.sql(&sql).await?.collect().await }
-        })
-        .buffered(concurrency.max(1))
-        .try_collect::<Vec<_>>()
-        .await?;
+    run_at_once(context, (0..text_buckets).map(per_range).collect(), concurrency).await?;
     // A range without shared texts may leave no file: the table's columns are given.
     context
         .sql(&format!(
