@@ -33,7 +33,9 @@ async fn main() -> datafusion::common::Result<()> {
         ("train_pad_to".to_owned(), "512".to_owned()),
         ("val_pad_to".to_owned(), "512".to_owned()),
     ]);
-    let work = std::env::temp_dir().join(format!("mlprep-explain-{}", std::process::id()));
+    // A new directory of its own, removed when it is dropped: never one that existed before.
+    let scratch = tempfile::Builder::new().prefix("mlprep-explain-").tempdir()?;
+    let work = scratch.path().to_path_buf();
     params.insert("work".to_owned(), work.display().to_string());
     params.insert("out".to_owned(), work.join("out").display().to_string());
     let context = connect(&SessionOptions { target_partitions: partitions, cluster, ..Default::default() }).await?;
@@ -55,7 +57,7 @@ async fn main() -> datafusion::common::Result<()> {
         explain(&mut runner, "sql/06_write.sql", &first_copy(SCRIPTS[5].1)).await
     }
     .await;
-    let _ = std::fs::remove_dir_all(&work);
+    drop(scratch);
     result
 }
 

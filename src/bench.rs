@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::csv_source::{CsvSource, quote_literal_body};
 use crate::bucketed_write::split_files;
 use crate::pipeline::{PrepareOptions, SCRIPTS, io_error, prepare};
+use crate::publish::{IfExists, write_file};
 use crate::script::ScriptRunner;
 use crate::session::{Cluster, SessionOptions, connect};
 
@@ -128,8 +129,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         Some(vocab) => vocab.clone(),
         None => {
             let path = options.work_dir.join("synthetic-vocab.txt");
-            std::fs::write(&path, crate::synthetic::demo_vocabulary()).map_err(|error| io_error(&path, error))?;
-            path
+            write_file(&path, IfExists::KeepIfIdentical, |out| out.write_all(crate::synthetic::demo_vocabulary().as_bytes()))?
         }
     };
     let vocab_text = vocab.to_string_lossy().into_owned();
@@ -183,17 +183,12 @@ fn generate_data(options: &BenchOptions) -> Result<(PathBuf, Option<Measurement>
     if path.exists() {
         return Ok((path, None));
     }
-    let partial = path.with_extension(format!("csv.tmp-{}", std::process::id()));
     let peak = PeakMemory::start();
     let started = Instant::now();
-    let file = std::fs::File::create(&partial).map_err(|error| io_error(&partial, error))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    crate::synthetic::write_projects_csv(&mut out, options.rows, options.seed)
-        .and_then(|()| std::io::Write::flush(&mut out))
-        .map_err(|error| io_error(&partial, error))?;
-    drop(out);
+    let path = write_file(&path, IfExists::KeepIfIdentical, |out| {
+        crate::synthetic::write_projects_csv(out, options.rows, options.seed)
+    })?;
     let elapsed = started.elapsed();
-    std::fs::rename(&partial, &path).map_err(|error| io_error(&path, error))?;
     let bytes = std::fs::metadata(&path).map_err(|error| io_error(&path, error))?.len();
     let measurement = Measurement {
         label: "generate (synthetic CSV)".into(),

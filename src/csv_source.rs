@@ -228,7 +228,7 @@ fn header_line(path: &Path) -> Result<(Vec<Vec<u8>>, u64)> {
 }
 
 /// The `*.csv` files directly in `directory`, in name order (what DataFusion reads from the directory).
-fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
+pub fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
     let io = |error: std::io::Error| DataFusionError::Execution(format!("input directory '{}': {error}", directory.display()));
     let mut files = Vec::new();
     for entry in std::fs::read_dir(directory).map_err(io)? {

@@ -14,6 +14,7 @@ pub mod left_out;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod publish;
 pub mod script;
 pub mod shared_texts;
 pub mod session;

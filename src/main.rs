@@ -1,4 +1,4 @@
-use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -286,7 +286,7 @@ struct PrepareArgs {
     /// Memory the query engine may use before spilling to disk, e.g. 512M or 2G.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
-    /// Replace DIR if it exists and is not empty.
+    /// Replace DIR if it holds an earlier mlprep output (a directory holding anything else is never replaced).
     #[arg(long)]
     overwrite: bool,
     /// CSV bytes per output file, e.g. 32M: rows are sorted and written one bucket of the shuffle order at a
@@ -330,6 +330,9 @@ struct GenerateArgs {
     /// Also write a BERT vocab.txt covering the generator's words.
     #[arg(long, value_name = "FILE")]
     vocab_out: Option<PathBuf>,
+    /// Replace --out (and --vocab-out) if it exists (otherwise mlprep refuses).
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Args)]
@@ -424,16 +427,17 @@ fn main() -> ExitCode {
                 Interruptible::Interrupted(signal) => {
                     // Tasks still running may write a little more: stop them, then remove what they wrote.
                     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
-                    let staging = pipeline::staging_path(&out).ok().filter(|staging| staging.exists());
-                    let left = staging.filter(|staging| std::fs::remove_dir_all(staging).is_err());
-                    match left {
-                        None => eprintln!("error: interrupted by {}: nothing was written to {}", signal.name, out.display()),
-                        Some(staging) => eprintln!(
+                    let left = mlprep::publish::remove_unfinished();
+                    let left: Vec<String> = left.iter().map(|(path, error)| format!("{} ({error})", path.display())).collect();
+                    if left.is_empty() {
+                        eprintln!("error: interrupted by {}: nothing was written to {}", signal.name, out.display());
+                    } else {
+                        eprintln!(
                             "error: interrupted by {}: nothing was written to {}, but {} could not be removed",
                             signal.name,
                             out.display(),
-                            staging.display()
-                        ),
+                            left.join(", ")
+                        );
                     }
                     return ExitCode::from(128 + signal.number);
                 }
@@ -515,30 +519,14 @@ fn exit_code(result: Result<(), String>) -> ExitCode {
 
 async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
     let args_timing = args.timing;
-    let (data, vocab) = match (args.data, args.vocab) {
-        (Some(data), Some(vocab)) => (data, vocab),
+    let demo = match (&args.data, &args.vocab) {
         (Some(_), None) => return Err("--vocab is required with --data (a BERT vocab.txt or a tokenizer.json)".into()),
-        (None, vocab) => {
-            let directory = demo_input_directory(&args.out)?;
-            let data = directory.join("projects.csv");
-            write_synthetic(&data, args.demo_rows, args.seed as u64)?;
-            let vocab = match vocab {
-                Some(vocab) => vocab,
-                None => {
-                    let path = directory.join("vocab.txt");
-                    std::fs::write(&path, synthetic::demo_vocabulary()).map_err(|error| format!("{}: {error}", path.display()))?;
-                    path
-                }
-            };
-            println!(
-                "No --data given: using {} synthetic projects (seed {}) written to {} and the vocabulary {}",
-                args.demo_rows,
-                args.seed,
-                data.display(),
-                vocab.display()
-            );
-            (data, vocab)
-        }
+        (Some(_), Some(_)) => None,
+        (None, vocab) => Some(DemoInput::new(&args.out, args.demo_rows, args.seed as u64, vocab.clone())?),
+    };
+    let (data, vocab) = match (&demo, args.data, args.vocab) {
+        (Some(demo), _, _) => (demo.data.clone(), demo.vocab.clone()),
+        (None, data, vocab) => (data.unwrap_or_default(), vocab.unwrap_or_default()),
     };
     let mut session = SessionOptions {
         batch_size: args.batch_size,
@@ -563,7 +551,19 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         session,
         ..PrepareOptions::new(data, vocab, args.out)
     };
-    let report = pipeline::prepare(&options).await.map_err(|error| error.to_string())?;
+    if let Some(demo) = &demo {
+        // Only once the output is known to be writable: a refused run creates nothing.
+        pipeline::check_output(&options).map_err(message)?;
+        demo.write()?;
+        println!(
+            "No --data given: using {} synthetic projects (seed {}) written to {} and the vocabulary {}",
+            demo.rows,
+            demo.seed,
+            demo.data.display(),
+            demo.vocab.display()
+        );
+    }
+    let report = pipeline::prepare(&options).await.map_err(message)?;
     println!(
         "Prepared {} rows from {} with vocabulary {}: {} train, {} val, {} classes -> {}",
         report.rows_read,
@@ -594,26 +594,71 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// `DIR-demo-input` beside the output directory: where the built-in default's inputs are written.
-fn demo_input_directory(out: &Path) -> Result<PathBuf, String> {
-    let name = out.file_name().ok_or_else(|| format!("output directory '{}' has no name", out.display()))?;
-    let directory = out.with_file_name(format!("{}-demo-input", name.to_string_lossy()));
-    std::fs::create_dir_all(&directory).map_err(|error| format!("{}: {error}", directory.display()))?;
-    Ok(directory)
+/// The built-in default's inputs: synthetic projects and the vocabulary covering them, in `DIR-demo-input`
+/// beside the output directory. The projects file is named by its rows and seed, so each dataset has its own.
+struct DemoInput {
+    data: PathBuf,
+    vocab: PathBuf,
+    /// Whether `vocab` is the demo vocabulary, written with the data (otherwise `--vocab` gave it).
+    own_vocab: bool,
+    rows: u64,
+    seed: u64,
 }
 
-fn write_synthetic(path: &Path, rows: u64, seed: u64) -> Result<(), String> {
-    let file = std::fs::File::create(path).map_err(|error| format!("{}: {error}", path.display()))?;
-    let mut out = BufWriter::new(file);
-    synthetic::write_projects_csv(&mut out, rows, seed)
-        .and_then(|()| out.flush())
-        .map_err(|error| format!("{}: {error}", path.display()))
+impl DemoInput {
+    fn new(out: &Path, rows: u64, seed: u64, vocab: Option<PathBuf>) -> Result<Self, String> {
+        let out = mlprep::publish::resolve(out).map_err(|error| format!("{}: {error}", out.display()))?;
+        let name = out.file_name().ok_or_else(|| format!("output directory '{}' has no name", out.display()))?;
+        let directory = out.with_file_name(format!("{}-demo-input", name.to_string_lossy()));
+        let data = directory.join(format!("projects-{rows}-seed{seed}.csv"));
+        let own_vocab = vocab.is_none();
+        let vocab = vocab.unwrap_or_else(|| directory.join("vocab.txt"));
+        Ok(Self { data, vocab, own_vocab, rows, seed })
+    }
+
+    /// Writes the inputs; a file already there is kept when it holds the same bytes, never replaced.
+    fn write(&self) -> Result<(), String> {
+        use mlprep::publish::{IfExists, write_file};
+        if let Some(directory) = self.data.parent() {
+            std::fs::create_dir_all(directory).map_err(|error| format!("{}: {error}", directory.display()))?;
+        }
+        write_file(&self.data, IfExists::KeepIfIdentical, |out| synthetic::write_projects_csv(out, self.rows, self.seed))
+            .map_err(|error| error.to_string())?;
+        if self.own_vocab {
+            write_file(&self.vocab, IfExists::KeepIfIdentical, |out| out.write_all(synthetic::demo_vocabulary().as_bytes()))
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// The message of a library error; mlprep's own errors (a refused output) without DataFusion's prefix.
+fn message(error: datafusion::error::DataFusionError) -> String {
+    match error {
+        datafusion::error::DataFusionError::External(inner) => inner.to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn run_generate(args: &GenerateArgs) -> Result<(), String> {
-    write_synthetic(&args.out, args.rows, args.seed)?;
+    use mlprep::publish::{IfExists, write_file};
+    let if_exists = if args.overwrite { IfExists::Replace } else { IfExists::Refuse };
     if let Some(vocab_out) = &args.vocab_out {
-        std::fs::write(vocab_out, synthetic::demo_vocabulary()).map_err(|error| format!("{}: {error}", vocab_out.display()))?;
+        let same = mlprep::publish::resolve(vocab_out).ok() == mlprep::publish::resolve(&args.out).ok();
+        if same {
+            return Err(format!("--out and --vocab-out are the same file '{}'", args.out.display()));
+        }
+        // Both refused before either is written.
+        for path in [&args.out, vocab_out] {
+            if !args.overwrite && std::fs::symlink_metadata(path).is_ok() {
+                return Err(mlprep::publish::OutputError::FileExists { path: path.clone() }.to_string());
+            }
+        }
+    }
+    write_file(&args.out, if_exists, |out| synthetic::write_projects_csv(out, args.rows, args.seed)).map_err(|error| error.to_string())?;
+    if let Some(vocab_out) = &args.vocab_out {
+        write_file(vocab_out, if_exists, |out| out.write_all(synthetic::demo_vocabulary().as_bytes()))
+            .map_err(|error| error.to_string())?;
     }
     Ok(())
 }

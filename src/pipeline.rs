@@ -16,8 +16,9 @@ use crate::left_out::{
     accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, rejected_rows, unknown_class_rows,
 };
 use crate::csv_scan::{self, Rejection};
-use crate::csv_source::{CsvSource, quote_identifier, quote_literal_body};
+use crate::csv_source::{CsvSource, csv_files_in, quote_identifier, quote_literal_body};
 use crate::progress::Progress;
+use crate::publish::{OutputDir, OutputError, ReadPath};
 use crate::script::{ScriptRunner, StatementOutput, split_statements};
 use crate::shared_texts::{find_shared_texts, text_bucket_count};
 use crate::session::{Cluster, SessionOptions, connect};
@@ -119,26 +120,38 @@ pub struct PrepareReport {
     pub step_times: Vec<(&'static str, std::time::Duration)>,
 }
 
-/// Runs the pipeline. Output goes to a temporary directory beside `out`, renamed to `out` only when
-/// everything is written; a failed run removes it.
+/// Runs the pipeline. Before anything is read, `out` is checked against every path the run reads and what it
+/// holds (`crate::publish`); the output is staged beside `out` and published there only when everything is
+/// written; a failed run removes it.
 pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
     validate_options(options)?;
-    let staging = staging_directory(&options.out)?;
-    let result = prepare_into(options, &staging).await;
-    match result {
+    let output = check_output(options)?;
+    let staging = output.stage()?;
+    match prepare_into(options, staging.path()).await {
         Ok(mut report) => {
-            if options.out.exists() {
-                std::fs::remove_dir_all(&options.out).map_err(|error| io_error(&options.out, error))?;
-            }
-            std::fs::rename(&staging, &options.out).map_err(|error| io_error(&options.out, error))?;
-            report.out = options.out.clone();
+            report.out = staging.publish()?;
             Ok(report)
         }
         Err(error) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            // The run's own error says what went wrong; a staging directory left behind is named by the
+            // signal handler's and the next run's messages.
+            let _ = staging.discard();
             Err(explain_memory_error(error, options))
         }
     }
+}
+
+/// Checks that `prepare` may write `options.out` (see [`OutputDir::check`]): the paths it reads are `--data`
+/// (the file, or the directory and each of its CSV files), `--vocab` and `--classes`. Creates nothing.
+pub fn check_output(options: &PrepareOptions) -> Result<OutputDir> {
+    let mut reads = vec![ReadPath::new("--data", &options.data), ReadPath::new("--vocab", &options.vocab)];
+    if options.data.is_dir() {
+        // A directory that cannot be listed fails later, naming it, when the input is read.
+        let files = csv_files_in(&options.data).unwrap_or_default();
+        reads.extend(files.into_iter().map(|file| ReadPath::new("--data", file)));
+    }
+    reads.extend(options.classes.iter().map(|classes| ReadPath::new("--classes", classes)));
+    Ok(OutputDir::check(&options.out, options.overwrite, &reads)?)
 }
 
 /// A run that ran out of its memory pool says which of mlprep's options to change (DataFusion's own message
@@ -170,38 +183,7 @@ fn validate_options(options: &PrepareOptions) -> Result<()> {
     if options.max_length.is_some_and(|length| length < 2) {
         return Err(config_error("--max-length must be at least 2 (room for [CLS] and [SEP])".into()));
     }
-    if options.out.exists() {
-        let non_empty = std::fs::read_dir(&options.out)
-            .map_err(|error| io_error(&options.out, error))?
-            .next()
-            .is_some();
-        if non_empty && !options.overwrite {
-            return Err(config_error(format!(
-                "output directory '{}' exists and is not empty; pass --overwrite to replace it",
-                options.out.display()
-            )));
-        }
-    }
     Ok(())
-}
-
-/// Where this process stages the output for `out`: `DIR.tmp-PID` beside `DIR`, so the final rename stays on
-/// one filesystem. Whoever stops a run before it returns removes it (`mlprep prepare` does on SIGINT/SIGTERM).
-pub fn staging_path(out: &Path) -> Result<PathBuf> {
-    let name = out
-        .file_name()
-        .ok_or_else(|| config_error(format!("output directory '{}' has no name", out.display())))?;
-    Ok(out.with_file_name(format!("{}.tmp-{}", name.to_string_lossy(), std::process::id())))
-}
-
-/// Creates (afresh) the staging directory for `out`.
-fn staging_directory(out: &Path) -> Result<PathBuf> {
-    let staging = staging_path(out)?;
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|error| io_error(&staging, error))?;
-    }
-    std::fs::create_dir_all(&staging).map_err(|error| io_error(&staging, error))?;
-    Ok(staging)
 }
 
 async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<PrepareReport> {
@@ -420,10 +402,11 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         },
     });
     write_json(&staging.join("class_to_index.json"), &json!(class_to_index))?;
-    write_json(&staging.join("summary.json"), &summary)?;
     if options.on_bad_rows == OnBadRows::Skip {
         write_rejected_csv(&staging.join("rejected.csv"), &rejected)?;
     }
+    // Last: it marks the directory as a complete output.
+    write_json(&staging.join(crate::publish::SUMMARY_FILE), &summary)?;
     let step_times = progress.finish();
     let rows_rejected = rejected.len() as u64;
     let val_rows_with_a_train_text = leakage["val_rows_with_a_train_text"].as_u64().unwrap_or(0);
@@ -745,6 +728,12 @@ pub(crate) fn io_error(path: &Path, error: std::io::Error) -> DataFusionError {
 
 fn config_error(message: String) -> DataFusionError {
     DataFusionError::Configuration(message)
+}
+
+impl From<OutputError> for DataFusionError {
+    fn from(error: OutputError) -> Self {
+        DataFusionError::External(Box::new(error))
+    }
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ fn topic_words(tag: &str) -> &'static [&'static str] {
 }
 
 /// Writes `rows` synthetic projects as CSV (with header) to `out`.
-pub fn write_projects_csv(out: &mut impl Write, rows: u64, seed: u64) -> std::io::Result<()> {
+pub fn write_projects_csv(out: &mut (impl Write + ?Sized), rows: u64, seed: u64) -> std::io::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     writeln!(out, "id,created_on,title,description,tag")?;
     let mut text = String::new();
@@ -132,7 +132,7 @@ fn write_words(rng: &mut ChaCha8Rng, tag: &str, count: usize, text: &mut String)
     }
 }
 
-fn write_quoted(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+fn write_quoted(out: &mut (impl Write + ?Sized), text: &str) -> std::io::Result<()> {
     out.write_all(b"\"")?;
     out.write_all(text.replace('"', "\"\"").as_bytes())?;
     out.write_all(b"\"")

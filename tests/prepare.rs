@@ -266,19 +266,36 @@ async fn bad_input_fails_clearly_and_leaves_nothing() {
 }
 
 #[tokio::test]
-async fn refuses_a_non_empty_output_directory_without_overwrite() {
+async fn replaces_only_an_earlier_output_and_only_with_overwrite() {
     let directory = tempfile::tempdir().unwrap();
     let out = directory.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    // A directory of the user's is never replaced, even with --overwrite.
+    for overwrite in [false, true] {
+        let run = PrepareOptions { overwrite, ..options(dataset_csv(), out.clone()) };
+        let error = prepare(&run).await.unwrap_err().to_string();
+        assert!(error.contains("is not empty and is not an mlprep output") && error.contains("keep.txt"), "{error}");
+        assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+    }
+    std::fs::remove_file(out.join("keep.txt")).unwrap();
+    prepare(&options(dataset_csv(), out.clone())).await.unwrap();
+    let first = std::fs::read(out.join("summary.json")).unwrap();
     let error = prepare(&options(dataset_csv(), out.clone())).await.unwrap_err().to_string();
-    assert!(error.contains("--overwrite"), "{error}");
-    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
-    let mut run = options(dataset_csv(), out.clone());
-    run.overwrite = true;
+    assert!(error.contains("holds an earlier mlprep output; pass --overwrite"), "{error}");
+    let run = PrepareOptions { overwrite: true, seed: 7, ..options(dataset_csv(), out.clone()) };
     prepare(&run).await.unwrap();
-    assert!(!out.join("keep.txt").exists());
-    assert!(out.join("summary.json").is_file());
+    assert_ne!(std::fs::read(out.join("summary.json")).unwrap(), first);
+    assert_matches_golden_counts(&out);
+}
+
+/// Per-class split sizes of the course dataset, whatever the seed.
+fn assert_matches_golden_counts(out: &Path) {
+    let summary = common::split_summary();
+    let train = common::read_split(&out.join("train"));
+    let val = common::read_split(&out.join("val"));
+    assert_eq!(train.len() as u64, summary["train_total"].as_u64().unwrap());
+    assert_eq!(val.len() as u64, summary["test_total"].as_u64().unwrap());
 }
 
 /// Many batches and partitions on synthetic data (non-ASCII text, quoted newlines, URLs).
