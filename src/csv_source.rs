@@ -38,8 +38,14 @@ impl CsvSource {
         let metadata = std::fs::metadata(path).map_err(|error| {
             DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display()))
         })?;
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let files = if metadata.is_dir() { csv_files_in(&absolute)? } else { vec![absolute.clone()] };
+        let files = if metadata.is_dir() { csv_files_in(&absolute(path))? } else { vec![absolute(path)] };
+        Self::inspect_files(path, files)
+    }
+
+    /// As [`CsvSource::inspect`] for a directory whose `*.csv` files were listed earlier: exactly `files` are read
+    /// (those that were checked before the run, not any added since).
+    pub fn inspect_files(path: &Path, files: Vec<PathBuf>) -> Result<Self> {
+        let absolute = absolute(path);
         let mut size = 0;
         let mut first: Option<(PathBuf, Vec<Vec<u8>>)> = None;
         for file in &files {
@@ -225,6 +231,10 @@ fn header_line(path: &Path) -> Result<(Vec<Vec<u8>>, u64)> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
     let header = reader.byte_headers().map_err(error)?.iter().map(<[u8]>::to_vec).collect();
     Ok((header, reader.position().byte()))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The `*.csv` files directly in `directory`, in name order (what DataFusion reads from the directory).

@@ -386,7 +386,7 @@ async fn run_bench(args: BenchArgs) -> Result<(), String> {
         batch_size: args.batch_size,
         memory_limit: args.memory_limit,
     };
-    let report = mlprep::bench::run(&options).await.map_err(|error| error.to_string())?;
+    let report = mlprep::bench::run(&options).await.map_err(message)?;
     print!("{}", mlprep::bench::render(&report));
     Ok(())
 }
@@ -574,6 +574,9 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         report.class_to_index.len(),
         report.out.display()
     );
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     if options.dedupe {
         println!("{} rows left out by --dedupe (their cleaned text is another row's)", report.rows_deduplicated);
     }
@@ -644,8 +647,8 @@ fn run_generate(args: &GenerateArgs) -> Result<(), String> {
     use mlprep::publish::{IfExists, write_file};
     let if_exists = if args.overwrite { IfExists::Replace } else { IfExists::Refuse };
     if let Some(vocab_out) = &args.vocab_out {
-        let same = mlprep::publish::resolve(vocab_out).ok() == mlprep::publish::resolve(&args.out).ok();
-        if same {
+        let resolve = |path: &PathBuf| mlprep::publish::resolve(path).map_err(|error| format!("{}: {error}", path.display()));
+        if resolve(vocab_out)? == resolve(&args.out)? {
             return Err(format!("--out and --vocab-out are the same file '{}'", args.out.display()));
         }
         // Both refused before either is written.

@@ -118,40 +118,55 @@ pub struct PrepareReport {
     pub summary: Value,
     /// How long each step took.
     pub step_times: Vec<(&'static str, std::time::Duration)>,
+    /// What the user should know of a run that succeeded (an earlier output that could not be removed).
+    pub warnings: Vec<String>,
 }
 
 /// Runs the pipeline. Before anything is read, `out` is checked against every path the run reads and what it
 /// holds (`crate::publish`); the output is staged beside `out` and published there only when everything is
 /// written; a failed run removes it.
 pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
-    validate_options(options)?;
-    let output = check_output(options)?;
+    let CheckedOutput { output, data_files } = check_output(options)?;
     let staging = output.stage()?;
-    match prepare_into(options, staging.path()).await {
+    match prepare_into(options, data_files, staging.path()).await {
         Ok(mut report) => {
-            report.out = staging.publish()?;
+            let published = staging.publish()?;
+            report.out = published.path;
+            report.warnings.extend(published.kept.map(|kept| kept.to_string()));
             Ok(report)
         }
         Err(error) => {
-            // The run's own error says what went wrong; a staging directory left behind is named by the
-            // signal handler's and the next run's messages.
-            let _ = staging.discard();
-            Err(explain_memory_error(error, options))
+            let error = explain_memory_error(error, options);
+            match staging.discard() {
+                Ok(()) => Err(error),
+                Err(left) => Err(error.context(format!("{left} (this run's unfinished output)"))),
+            }
         }
     }
 }
 
-/// Checks that `prepare` may write `options.out` (see [`OutputDir::check`]): the paths it reads are `--data`
-/// (the file, or the directory and each of its CSV files), `--vocab` and `--classes`. Creates nothing.
-pub fn check_output(options: &PrepareOptions) -> Result<OutputDir> {
+/// An output directory `prepare` may write, and the CSV files of a `--data` directory as they were checked.
+pub struct CheckedOutput {
+    pub output: OutputDir,
+    data_files: Option<Vec<PathBuf>>,
+}
+
+/// Checks the options and that `prepare` may write `options.out` (see [`OutputDir::check`]): the paths it reads
+/// are `--data` (the file, or the directory and each of its CSV files), `--vocab` and `--classes`. Creates
+/// nothing.
+pub fn check_output(options: &PrepareOptions) -> Result<CheckedOutput> {
+    validate_options(options)?;
     let mut reads = vec![ReadPath::new("--data", &options.data), ReadPath::new("--vocab", &options.vocab)];
-    if options.data.is_dir() {
-        // A directory that cannot be listed fails later, naming it, when the input is read.
-        let files = csv_files_in(&options.data).unwrap_or_default();
-        reads.extend(files.into_iter().map(|file| ReadPath::new("--data", file)));
-    }
+    let data_files = if options.data.is_dir() {
+        let files = csv_files_in(&std::path::absolute(&options.data).map_err(|error| io_error(&options.data, error))?)?;
+        reads.extend(files.iter().map(|file| ReadPath::new("--data", file)));
+        Some(files)
+    } else {
+        None
+    };
     reads.extend(options.classes.iter().map(|classes| ReadPath::new("--classes", classes)));
-    Ok(OutputDir::check(&options.out, options.overwrite, &reads)?)
+    let output = OutputDir::check(&options.out, options.overwrite, &reads)?;
+    Ok(CheckedOutput { output, data_files })
 }
 
 /// A run that ran out of its memory pool says which of mlprep's options to change (DataFusion's own message
@@ -186,7 +201,7 @@ fn validate_options(options: &PrepareOptions) -> Result<()> {
     Ok(())
 }
 
-async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<PrepareReport> {
+async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>, staging: &Path) -> Result<PrepareReport> {
     let progress = Progress::new(9);
 
     progress.step("loading the tokenizer");
@@ -208,7 +223,10 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
     let known_classes = options.classes.as_deref().map(load_classes).transpose()?;
 
     progress.step("reading the CSV header");
-    let source = CsvSource::inspect(&options.data)?;
+    let source = match data_files {
+        Some(files) => CsvSource::inspect_files(&options.data, files)?,
+        None => CsvSource::inspect(&options.data)?,
+    };
     source.require_columns(&[
         (options.key.as_str(), "the --key column"),
         (options.stratify.as_str(), "the --stratify column"),
@@ -416,7 +434,7 @@ async fn prepare_into(options: &PrepareOptions, staging: &Path) -> Result<Prepar
         rows_rejected,
         rows_deduplicated,
         val_rows_with_a_train_text,
-        class_to_index, train, val, summary, step_times })
+        class_to_index, train, val, summary, step_times, warnings: Vec::new() })
 }
 
 async fn run_embedded(runner: &mut ScriptRunner, index: usize) -> Result<Vec<StatementOutput>> {

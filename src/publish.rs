@@ -40,16 +40,13 @@ pub enum OutputError {
     NotAnOutput { out: PathBuf, entries: Vec<String>, count: usize },
     /// The destination exists and is not a directory.
     NotADirectory { out: PathBuf },
-    /// The destination appeared, or filled, while the run worked: another process wrote it.
+    /// The destination appeared or changed while the run worked: another process wrote it.
     Appeared { out: PathBuf },
-    /// The new output is in place, but what the destination held just before was not an mlprep output (it
-    /// changed while publishing): it is kept at `aside`.
-    KeptAside { out: PathBuf, aside: PathBuf },
     /// A file exists where a file would be written, and `--overwrite` was not given.
     FileExists { path: PathBuf },
     /// A generated input exists with other contents than mlprep would write.
     Differs { path: PathBuf },
-    /// The staging path is taken (by an earlier, killed run with the same process id?).
+    /// The staging path (`NAME.tmp-PID`) is taken, by an earlier, killed run with the same process id?
     StagingTaken { staging: PathBuf },
     Io { path: PathBuf, source: io::Error },
 }
@@ -104,16 +101,9 @@ impl fmt::Display for OutputError {
             }
             Self::Appeared { out } => write!(
                 f,
-                "'{}' appeared while this run worked (another run or program wrote it): it was left as it is, and \
-                 this run's output was discarded",
+                "'{}' appeared or changed while this run worked (another run or program wrote it): it was left as \
+                 it is, and this run's output was discarded",
                 out.display()
-            ),
-            Self::KeptAside { out, aside } => write!(
-                f,
-                "the output is complete in '{}', but what that directory held just before was not an mlprep output \
-                 (it changed while the output was published): it was not removed and is now at '{}'",
-                out.display(),
-                aside.display()
             ),
             Self::FileExists { path } => {
                 write!(f, "'{}' exists; pass --overwrite to replace it, or choose another path", path.display())
@@ -126,8 +116,8 @@ impl fmt::Display for OutputError {
             ),
             Self::StagingTaken { staging } => write!(
                 f,
-                "the staging directory '{}' already exists (left by a killed run?); this run did not create it, so \
-                 it does not remove it: remove it yourself, or choose another --out",
+                "the staging path '{}' already exists (left by a killed run?); this run did not create it, so it \
+                 does not remove it: remove it yourself, or choose another path",
                 staging.display()
             ),
             Self::Io { path, source } => write!(f, "'{}': {source}", path.display()),
@@ -158,9 +148,11 @@ pub fn resolve(path: &Path) -> io::Result<PathBuf> {
         match component {
             Component::Prefix(_) | Component::RootDir => resolved.push(component),
             Component::CurDir => {}
-            // `resolved` holds no link, so its parent is the parent the system would use.
+            // `resolved` holds no link, so its parent is the parent the system would use; stepping back out of
+            // the missing part returns to paths whose links must be followed again.
             Component::ParentDir => {
                 resolved.pop();
+                exists = exists || resolved.exists();
             }
             Component::Normal(name) => {
                 resolved.push(name);
@@ -203,15 +195,44 @@ pub fn overlap(out: &Path, input: &Path) -> Option<Overlap> {
     }
 }
 
-/// Fails when `out` (resolved) is, contains or lies inside any of `reads` (each resolved here).
+/// Fails when `out` (resolved) is, contains or lies inside any of `reads` (each resolved here), by path or by
+/// the identity of the directories on the way (a bind mount shows one directory under two paths).
 fn check_apart(out: &Path, reads: &[ReadPath]) -> Result<(), OutputError> {
+    let out_chain = identity_chain(out);
     for read in reads {
         let input = resolve(&read.path).map_err(io_error(&read.path))?;
-        if let Some(overlap) = overlap(out, &input) {
+        let found = overlap(out, &input).or_else(|| overlap_by_identity(&out_chain, &identity_chain(&input)));
+        if let Some(overlap) = found {
             return Err(OutputError::Overlaps { out: out.to_path_buf(), input, flag: read.flag, overlap });
         }
     }
     Ok(())
+}
+
+/// A file or directory's device and inode.
+type FileId = (u64, u64);
+
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|metadata| (metadata.dev(), metadata.ino()))
+}
+
+/// The identity of `path` (if it exists) and of each of its ancestors, nearest first.
+fn identity_chain(path: &Path) -> (Option<FileId>, Vec<FileId>) {
+    (file_id(path), path.ancestors().skip(1).filter_map(file_id).collect())
+}
+
+fn overlap_by_identity(out: &(Option<FileId>, Vec<FileId>), input: &(Option<FileId>, Vec<FileId>)) -> Option<Overlap> {
+    let ((out_id, out_ancestors), (input_id, input_ancestors)) = (out, input);
+    if out_id.is_some() && out_id == input_id {
+        Some(Overlap::Same)
+    } else if out_id.is_some_and(|id| input_ancestors.contains(&id)) {
+        Some(Overlap::Contains)
+    } else if input_id.is_some_and(|id| out_ancestors.contains(&id)) {
+        Some(Overlap::Inside)
+    } else {
+        None
+    }
 }
 
 /// What a destination directory holds.
@@ -219,13 +240,14 @@ fn check_apart(out: &Path, reads: &[ReadPath]) -> Result<(), OutputError> {
 enum Found {
     Absent,
     Empty,
-    /// An earlier mlprep output.
-    Output,
+    /// An earlier mlprep output: the directory's identity, so that publishing replaces that one only.
+    Output(FileId),
     /// Anything else: never replaced.
     Foreign,
 }
 
 fn inspect(directory: &Path) -> Result<Found, OutputError> {
+    use std::os::unix::fs::MetadataExt;
     let metadata = match std::fs::symlink_metadata(directory) {
         Ok(metadata) => metadata,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Found::Absent),
@@ -238,7 +260,11 @@ fn inspect(directory: &Path) -> Result<Found, OutputError> {
     if entries.next().is_none() {
         return Ok(Found::Empty);
     }
-    Ok(if is_mlprep_summary(&directory.join(SUMMARY_FILE)) { Found::Output } else { Found::Foreign })
+    Ok(if is_mlprep_summary(&directory.join(SUMMARY_FILE)) {
+        Found::Output((metadata.dev(), metadata.ino()))
+    } else {
+        Found::Foreign
+    })
 }
 
 /// Whether `path` is a `summary.json` mlprep wrote: a JSON object with mlprep's version.
@@ -270,7 +296,7 @@ fn not_an_output(out: &Path) -> OutputError {
     }
 }
 
-/// `NAME.tmp-PID` beside `path`: the same file system, so publishing is a rename.
+/// `NAME.TAG-PID` beside `path`: the same file system, so publishing is a rename.
 fn beside(path: &Path, tag: &str) -> Result<PathBuf, OutputError> {
     let name = path.file_name().ok_or_else(|| OutputError::NotADirectory { out: path.to_path_buf() })?;
     Ok(path.with_file_name(format!("{}.{tag}-{}", name.to_string_lossy(), std::process::id())))
@@ -281,7 +307,7 @@ fn beside(path: &Path, tag: &str) -> Result<PathBuf, OutputError> {
 #[derive(Debug)]
 pub struct OutputDir {
     out: PathBuf,
-    overwrite: bool,
+    /// What `out` held when it was checked.
     found: Found,
 }
 
@@ -297,8 +323,8 @@ impl OutputDir {
         let found = inspect(&resolved)?;
         match found {
             Found::Foreign => Err(not_an_output(&resolved)),
-            Found::Output if !overwrite => Err(OutputError::OutputExists { out: resolved }),
-            _ => Ok(Self { out: resolved, overwrite, found }),
+            Found::Output(_) if !overwrite => Err(OutputError::OutputExists { out: resolved }),
+            _ => Ok(Self { out: resolved, found }),
         }
     }
 
@@ -332,64 +358,92 @@ pub struct Staging {
     output: OutputDir,
 }
 
+/// A published output.
+#[derive(Debug)]
+pub struct Published {
+    pub path: PathBuf,
+    /// What the directory held before, when it could not be removed after the new output took its place.
+    pub kept: Option<Kept>,
+}
+
+/// A replaced output left in place of the staging directory.
+#[derive(Debug)]
+pub enum Kept {
+    /// It changed while the output was published and is no longer an mlprep output: not removed.
+    NotAnOutput(PathBuf),
+    /// Removing it failed.
+    NotRemoved(PathBuf, io::Error),
+}
+
+impl fmt::Display for Kept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAnOutput(path) => write!(
+                f,
+                "what the output directory held before changed while the new output was published and is no longer \
+                 an mlprep output: it was not removed and is now at '{}'",
+                path.display()
+            ),
+            Self::NotRemoved(path, error) => {
+                write!(f, "the previous output, now at '{}', could not be removed: {error}", path.display())
+            }
+        }
+    }
+}
+
 impl Staging {
     pub fn path(&self) -> &Path {
         &self.staging
     }
 
-    /// Moves the staged output to its directory. Without `--overwrite` this fails if the directory appeared
-    /// (or, found empty at the start, filled) meanwhile; with it, the old output is swapped out in one step
-    /// and then removed. On failure the staged output is removed.
-    pub fn publish(self) -> Result<PathBuf, OutputError> {
-        let result = self.move_into_place();
-        match result {
-            Ok(()) => {
-                self.forget();
-                Ok(self.output.out.clone())
-            }
-            Err(error) => {
-                if !matches!(error, OutputError::KeptAside { .. }) {
-                    let _ = std::fs::remove_dir_all(&self.staging);
-                }
-                self.forget();
-                Err(error)
-            }
+    /// Moves the staged output, synced to disk, to its directory, which must still be what it was when checked:
+    /// absent, empty, or (with `--overwrite`) the same earlier output, which is swapped out in one step and then
+    /// removed. Anything else is `Appeared`. On failure the staged output is removed.
+    pub fn publish(self) -> Result<Published, OutputError> {
+        let result = sync_tree(&self.staging).and_then(|()| self.move_into_place());
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&self.staging);
         }
+        self.forget();
+        result
     }
 
-    fn move_into_place(&self) -> Result<(), OutputError> {
+    fn move_into_place(&self) -> Result<Published, OutputError> {
         let (staging, out) = (&self.staging, &self.output.out);
         let appeared = || OutputError::Appeared { out: out.clone() };
-        let found = inspect(out)?;
-        match found {
-            Found::Absent => {}
-            Found::Foreign if self.output.overwrite => return Err(not_an_output(out)),
-            Found::Empty | Found::Output if self.output.overwrite => {
-                pause_point("publish-before-exchange");
-                exchange(staging, out).map_err(io_error(out))?;
-                pause_point("publish-after-exchange");
-                // `staging` now holds what `out` held: remove it only if it still is what may be replaced.
-                return match inspect(staging) {
-                    Ok(Found::Empty | Found::Output) => {
-                        std::fs::remove_dir_all(staging).map_err(io_error(staging))
-                    }
-                    _ => Err(OutputError::KeptAside { out: out.clone(), aside: staging.clone() }),
-                };
-            }
-            // Found empty at the start: an empty directory holds nothing to lose, and rmdir fails if it filled.
-            Found::Empty if self.output.found == Found::Empty => match std::fs::remove_dir(out) {
+        pause_point("publish-start");
+        match (self.output.found, inspect(out)?) {
+            (_, Found::Absent) => {}
+            // An empty directory holds nothing to lose, and rmdir fails if it has filled since.
+            (Found::Empty, Found::Empty) => match std::fs::remove_dir(out) {
                 Ok(()) => {}
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {}
                 Err(error) if error.kind() == io::ErrorKind::DirectoryNotEmpty => return Err(appeared()),
                 Err(error) => return Err(OutputError::Io { path: out.clone(), source: error }),
             },
+            (Found::Output(before), Found::Output(now)) if before == now => {
+                pause_point("publish-before-exchange");
+                let old = swap_in(staging, out).map_err(io_error(out))?;
+                sync_parent(out)?;
+                pause_point("publish-after-exchange");
+                // Removed only if it still is the output that was checked.
+                let kept = match inspect(&old) {
+                    Ok(Found::Output(id)) if id == before => {
+                        std::fs::remove_dir_all(&old).err().map(|error| Kept::NotRemoved(old.clone(), error))
+                    }
+                    _ => Some(Kept::NotAnOutput(old.clone())),
+                };
+                return Ok(Published { path: out.clone(), kept });
+            }
             _ => return Err(appeared()),
         }
         pause_point("publish-before-rename");
         rename_noreplace(staging, out).map_err(|error| match error.kind() {
             io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty => appeared(),
             _ => OutputError::Io { path: out.clone(), source: error },
-        })
+        })?;
+        sync_parent(out)?;
+        Ok(Published { path: out.clone(), kept: None })
     }
 
     /// Removes the staged output (a failed run).
@@ -402,6 +456,33 @@ impl Staging {
     fn forget(&self) {
         UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).retain(|path| *path != self.staging);
     }
+}
+
+/// Flushes every file and directory under `root` to disk, so that a published output is complete after a
+/// power loss too, not only after a crash.
+fn sync_tree(root: &Path) -> Result<(), OutputError> {
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).map_err(io_error(&directory))? {
+            let path = entry.map_err(io_error(&directory))?.path();
+            if std::fs::symlink_metadata(&path).map_err(io_error(&path))?.is_dir() {
+                pending.push(path);
+            } else {
+                sync_path(&path)?;
+            }
+        }
+        sync_path(&directory)?;
+    }
+    Ok(())
+}
+
+fn sync_path(path: &Path) -> Result<(), OutputError> {
+    std::fs::File::open(path).and_then(|file| file.sync_all()).map_err(io_error(path))
+}
+
+/// Flushes the directory holding `path`, so that a rename into it is on disk.
+fn sync_parent(path: &Path) -> Result<(), OutputError> {
+    path.parent().map_or(Ok(()), sync_path)
 }
 
 /// Removes the staging directories of runs that were stopped before they published or discarded them (call it
@@ -428,9 +509,9 @@ pub enum IfExists {
     KeepIfIdentical,
 }
 
-/// Writes a file through `write`: into `NAME.tmp-PID` beside it, then renamed into place, so a reader never
-/// sees part of it, and never over a file the run did not create unless `if_exists` says so. A failed write
-/// leaves nothing. Returns the resolved path.
+/// Writes a file through `write`: into `NAME.tmp-PID` beside it, synced, then renamed into place, so a reader
+/// never sees part of it, and never over a file the run did not create unless `if_exists` says so. A failed
+/// write leaves nothing. Returns the resolved path.
 pub fn write_file(
     path: &Path,
     if_exists: IfExists,
@@ -449,41 +530,39 @@ pub fn write_file(
         return Err(OutputError::FileExists { path });
     }
     let partial = beside(&path, "tmp")?;
-    let written = write_new(&partial, write).and_then(|()| match if_exists {
+    let file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&partial) {
+        Ok(file) => file,
+        // Not this run's: left as it is.
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Err(OutputError::StagingTaken { staging: partial }),
+        Err(error) => return Err(OutputError::Io { path: partial, source: error }),
+    };
+    let result = fill(file, write).map_err(io_error(&partial)).and_then(|()| match if_exists {
         IfExists::Replace => std::fs::rename(&partial, &path).map_err(io_error(&path)),
         IfExists::Refuse | IfExists::KeepIfIdentical => match rename_noreplace(&partial, &path) {
             Ok(()) => Ok(()),
             Err(error) if error.kind() != io::ErrorKind::AlreadyExists => Err(OutputError::Io { path: path.clone(), source: error }),
             Err(_) if if_exists == IfExists::Refuse => Err(OutputError::FileExists { path: path.clone() }),
-            Err(_) if same_bytes(&path, &partial)? => Ok(()),
+            Err(_) if same_bytes(&path, &partial)? => std::fs::remove_file(&partial).map_err(io_error(&partial)),
             Err(_) => Err(OutputError::Differs { path: path.clone() }),
         },
     });
-    // Gone already when it was renamed into place.
-    let _ = std::fs::remove_file(&partial);
-    written.map(|()| path)
+    match result {
+        Ok(()) => sync_parent(&path).map(|()| path),
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(error)
+        }
+    }
+}
+
+fn fill(file: std::fs::File, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 20, file);
+    write(&mut out)?;
+    out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()
 }
 
 fn same_bytes(a: &Path, b: &Path) -> Result<bool, OutputError> {
     Ok(std::fs::read(a).map_err(io_error(a))? == std::fs::read(b).map_err(io_error(b))?)
-}
-
-/// Creates `path` (which must not exist) and writes it through `write`.
-fn write_new(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), OutputError> {
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|error| {
-        if error.kind() == io::ErrorKind::AlreadyExists {
-            OutputError::StagingTaken { staging: path.to_path_buf() }
-        } else {
-            OutputError::Io { path: path.to_path_buf(), source: error }
-        }
-    })?;
-    let mut out = io::BufWriter::with_capacity(1 << 20, file);
-    write(&mut out)
-        .and_then(|()| out.flush())
-        .map_err(io_error(path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(path);
-        })
 }
 
 /// Renames `from` to `to`, failing with `AlreadyExists` if `to` exists. Atomic where the system can do it;
@@ -499,16 +578,24 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::rename(from, to)
 }
 
-/// Swaps `a` and `b`, both existing. Atomic where the system can do it; elsewhere `b` is moved aside, `a` to
-/// `b`, and the old `b` to `a`: a crash between the first two renames leaves `b` absent.
-fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    if atomic_rename(a, b, Rename::Exchange)? {
-        return Ok(());
+/// Puts the directory `new` in place of the existing directory `dir` and returns where the old `dir` is now.
+/// Where the system can, the two are swapped in one step (the old one is then at `new`); elsewhere the old
+/// one is moved to `DIR.old-PID` first, so that a crash between the two renames leaves no `DIR` (and the old
+/// output whole at `DIR.old-PID`).
+fn swap_in(new: &Path, dir: &Path) -> io::Result<PathBuf> {
+    if atomic_rename(new, dir, Rename::Exchange)? {
+        return Ok(new.to_path_buf());
     }
-    let aside = b.with_file_name(format!("{}.old-{}", b.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
-    rename_noreplace(b, &aside)?;
-    std::fs::rename(a, b)?;
-    std::fs::rename(&aside, a)
+    let aside = beside(dir, "old").map_err(|error| io::Error::other(error.to_string()))?;
+    rename_noreplace(dir, &aside)?;
+    if let Err(error) = rename_noreplace(new, dir) {
+        // The old output goes back; if even that fails, the error says where it is.
+        return Err(match rename_noreplace(&aside, dir) {
+            Ok(()) => error,
+            Err(_) => io::Error::new(error.kind(), format!("{error}; the previous output is at '{}'", aside.display())),
+        });
+    }
+    Ok(aside)
 }
 
 #[derive(Clone, Copy)]
@@ -528,7 +615,8 @@ fn atomic_rename(from: &Path, to: &Path, how: Rename) -> io::Result<bool> {
     };
     match renameat_with(CWD, from, CWD, to, flags) {
         Ok(()) => Ok(true),
-        // The file system (or an old kernel) does not support the flag.
+        // The file system (or an old kernel) does not support the flag; the paths here are siblings, so
+        // EINVAL has no other cause (a directory moved into itself).
         Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => Ok(false),
         Err(errno) => Err(errno.into()),
     }
@@ -576,6 +664,9 @@ mod tests {
         std::os::unix::fs::symlink(root.join("real/sub"), root.join("deep")).unwrap();
         assert_eq!(resolve(&root.join("deep/..")).unwrap(), root.join("real"));
         assert_eq!(resolve(&root.join("new/a/../b")).unwrap(), root.join("new/b"));
+        // Back out of the missing part, links are followed again.
+        assert_eq!(resolve(&root.join("new/../link/sub")).unwrap(), root.join("real/sub"));
+        assert_eq!(resolve(&root.join("new/x/../../link/y")).unwrap(), root.join("real/y"));
         assert_eq!(resolve(&root.join("./real/./sub/")).unwrap(), root.join("real/sub"));
     }
 
@@ -608,16 +699,48 @@ mod tests {
     }
 
     #[test]
-    fn exchange_swaps_two_directories() {
+    fn swap_in_puts_the_new_directory_in_place_and_says_where_the_old_one_is() {
         let root = tempfile::tempdir().unwrap();
-        let (a, b) = (root.path().join("a"), root.path().join("b"));
-        for (directory, text) in [(&a, "a"), (&b, "b")] {
+        let (new, dir) = (root.path().join("new"), root.path().join("dir"));
+        for (directory, text) in [(&new, "new"), (&dir, "old")] {
             std::fs::create_dir(directory).unwrap();
             std::fs::write(directory.join("f"), text).unwrap();
         }
-        exchange(&a, &b).unwrap();
-        assert_eq!(std::fs::read_to_string(a.join("f")).unwrap(), "b");
-        assert_eq!(std::fs::read_to_string(b.join("f")).unwrap(), "a");
+        let old = swap_in(&new, &dir).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "new");
+        assert_eq!(std::fs::read_to_string(old.join("f")).unwrap(), "old");
+    }
+
+    #[test]
+    fn identities_find_one_directory_under_two_paths() {
+        let (a, b, c) = ((1, 10), (1, 20), (1, 30));
+        // out is b, inside a; the input is b too, or inside it, or holds it.
+        assert_eq!(overlap_by_identity(&(Some(b), vec![a]), &(Some(b), vec![a])), Some(Overlap::Same));
+        assert_eq!(overlap_by_identity(&(Some(b), vec![a]), &(Some(c), vec![b, a])), Some(Overlap::Contains));
+        assert_eq!(overlap_by_identity(&(None, vec![b, a]), &(Some(b), vec![a])), Some(Overlap::Inside));
+        assert_eq!(overlap_by_identity(&(None, vec![a]), &(Some(c), vec![a])), None);
+        assert_eq!(overlap_by_identity(&(None, vec![a]), &(None, vec![a])), None);
+    }
+
+    #[test]
+    fn a_staging_path_that_exists_is_left_as_it_is() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("f.txt");
+        let taken = root.path().join(format!("f.txt.tmp-{}", std::process::id()));
+        std::fs::write(&taken, "not mine").unwrap();
+        let result = write_file(&file, IfExists::Refuse, |out| out.write_all(b"new"));
+        assert!(matches!(result, Err(OutputError::StagingTaken { .. })), "{result:?}");
+        assert_eq!(std::fs::read_to_string(&taken).unwrap(), "not mine");
+        assert!(!file.exists());
+
+        let out = root.path().join("out");
+        let staging = root.path().join(format!("out.tmp-{}", std::process::id()));
+        std::fs::create_dir(&staging).unwrap();
+        std::fs::write(staging.join("kept"), "not mine").unwrap();
+        let result = OutputDir::check(&out, false, &[]).unwrap().stage();
+        assert!(matches!(result, Err(OutputError::StagingTaken { .. })), "{result:?}");
+        assert_eq!(std::fs::read_to_string(staging.join("kept")).unwrap(), "not mine");
+        assert!(remove_unfinished().is_empty() && staging.join("kept").exists());
     }
 
     #[test]

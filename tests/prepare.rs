@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use common::{OutputRow, assert_same_file_bytes, dataset_csv, file_bytes, golden_rows, read_split, scibert_vocab, split_summary};
+use mlprep::publish::OutputError;
 use mlprep::{PrepareOptions, SessionOptions, prepare};
 
 fn options(data: PathBuf, out: PathBuf) -> PrepareOptions {
@@ -265,6 +266,16 @@ async fn bad_input_fails_clearly_and_leaves_nothing() {
     }
 }
 
+/// The typed error of a refused output.
+fn output_error(error: &datafusion::error::DataFusionError) -> &OutputError {
+    match error {
+        datafusion::error::DataFusionError::External(inner) => {
+            inner.downcast_ref().unwrap_or_else(|| panic!("not an output error: {error}"))
+        }
+        other => panic!("not an output error: {other}"),
+    }
+}
+
 #[tokio::test]
 async fn replaces_only_an_earlier_output_and_only_with_overwrite() {
     let directory = tempfile::tempdir().unwrap();
@@ -274,17 +285,19 @@ async fn replaces_only_an_earlier_output_and_only_with_overwrite() {
     // A directory of the user's is never replaced, even with --overwrite.
     for overwrite in [false, true] {
         let run = PrepareOptions { overwrite, ..options(dataset_csv(), out.clone()) };
-        let error = prepare(&run).await.unwrap_err().to_string();
-        assert!(error.contains("is not empty and is not an mlprep output") && error.contains("keep.txt"), "{error}");
+        let error = prepare(&run).await.unwrap_err();
+        let refused = output_error(&error);
+        assert!(matches!(refused, OutputError::NotAnOutput { entries, count: 1, .. } if entries == &["keep.txt"]), "{refused}");
         assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
     }
     std::fs::remove_file(out.join("keep.txt")).unwrap();
     prepare(&options(dataset_csv(), out.clone())).await.unwrap();
     let first = std::fs::read(out.join("summary.json")).unwrap();
-    let error = prepare(&options(dataset_csv(), out.clone())).await.unwrap_err().to_string();
-    assert!(error.contains("holds an earlier mlprep output; pass --overwrite"), "{error}");
+    let error = prepare(&options(dataset_csv(), out.clone())).await.unwrap_err();
+    assert!(matches!(output_error(&error), OutputError::OutputExists { .. }), "{error}");
     let run = PrepareOptions { overwrite: true, seed: 7, ..options(dataset_csv(), out.clone()) };
-    prepare(&run).await.unwrap();
+    let report = prepare(&run).await.unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert_ne!(std::fs::read(out.join("summary.json")).unwrap(), first);
     assert_matches_golden_counts(&out);
 }

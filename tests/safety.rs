@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use sha2::Digest;
+
 use common::synthetic_inputs;
 
 fn mlprep(args: &[&str], directory: &Path) -> Output {
@@ -35,7 +37,8 @@ fn tree(root: &Path) -> BTreeMap<PathBuf, String> {
                 pending.push(path.clone());
                 "directory".to_owned()
             } else {
-                format!("file {:x?}", std::fs::read(&path).unwrap())
+                let digest = sha2::Sha256::digest(std::fs::read(&path).unwrap());
+                format!("file, sha256 {}", digest.iter().map(|byte| format!("{byte:02x}")).collect::<String>())
             };
             entries.insert(path.strip_prefix(root).unwrap().to_path_buf(), description);
         }
@@ -94,6 +97,7 @@ fn an_output_that_is_contains_or_lies_inside_an_input_is_refused_and_nothing_cha
         ("out is the vocabulary's directory", "", "in/dataset.csv", &vocab, None, "vocab", ("vocab", "contains", "vocab/vocab.txt", "--vocab")),
         ("out is a link to the input's directory", "", "in/dataset.csv", &vocab, None, "alias", ("in", "contains", "in/dataset.csv", "--data")),
         ("the input is read through a link into out", "", "alias/dataset.csv", &vocab, None, "in", ("in", "contains", "in/dataset.csv", "--data")),
+        ("a missing directory and .. before a link", "", "in/dataset.csv", &vocab, None, "missing/../alias", ("in", "contains", "in/dataset.csv", "--data")),
         ("relative paths with ..", "in/sub", "../dataset.csv", &vocab, None, "../../in/./sub/..", ("in", "contains", "in/dataset.csv", "--data")),
         ("a CSV of the input directory links into out", "", "pieces", &vocab, None, "elsewhere", ("elsewhere", "contains", "elsewhere/part.csv", "--data")),
         ("out holds the --classes file", "", "in/dataset.csv", &vocab, Some("earlier/class_to_index.json"), "earlier", ("earlier", "contains", "earlier/class_to_index.json", "--classes")),
@@ -246,14 +250,14 @@ fn of_two_runs_publishing_to_one_directory_exactly_one_succeeds() {
     let status = first.wait().unwrap();
     assert_eq!(status.code(), Some(1), "{rest}");
     assert!(
-        rest.contains(&format!("'{}' appeared while this run worked", scratch.path("out")))
+        rest.contains(&format!("'{}' appeared or changed while this run worked", scratch.path("out")))
             && rest.contains("this run's output was discarded"),
         "{rest}"
     );
     common::assert_same_files(&root.join("out"), &root.join("reference"), "the output the second run published");
     assert!(staging_leftovers(root).is_empty(), "{:?}", staging_leftovers(root));
 
-    // Freely: two runs started together, as often as it takes both to reach the publishing step together.
+    // Freely: two runs started together, whichever way they meet (at the start or when publishing).
     for round in 0..3 {
         let out = format!("together-{round}");
         let runs = [start_prepare(root, &out, &[], None), start_prepare(root, &out, &[], None)];
@@ -263,7 +267,7 @@ fn of_two_runs_publishing_to_one_directory_exactly_one_succeeds() {
         let failed = outputs.iter().find(|output| !output.status.success()).unwrap();
         let stderr = text(&failed.stderr);
         assert!(
-            stderr.contains("appeared while this run worked") || stderr.contains("holds an earlier mlprep output"),
+            stderr.contains("appeared or changed while this run worked") || stderr.contains("holds an earlier mlprep output"),
             "round {round}: {stderr}"
         );
         common::assert_same_files(&root.join(&out), &root.join("reference"), &format!("round {round}"));
@@ -345,4 +349,79 @@ fn the_built_in_default_reuses_its_inputs_and_never_replaces_a_changed_one() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("exists and differs from what mlprep would write there"), "{}", text(&output.stderr));
     assert_eq!(tree(root), before);
+}
+
+/// Pauses a run at the start of publishing, lets `meanwhile` change `out`, and checks that the run then
+/// refuses, leaving `out` as `meanwhile` made it.
+fn changed_while_publishing(scratch: &Scratch, out: &str, extra: &[&str], meanwhile: impl FnOnce()) {
+    let root = &scratch.root;
+    let mut run = start_prepare(root, out, extra, Some("publish-start"));
+    let mut stderr = wait_for_pause(&mut run, "publish-start");
+    meanwhile();
+    // All but the paused run's own staging directory, which it removes.
+    let unfinished = |entries: BTreeMap<PathBuf, String>| -> BTreeMap<PathBuf, String> {
+        entries.into_iter().filter(|(path, _)| !path.iter().next().unwrap().to_string_lossy().contains(".tmp-")).collect()
+    };
+    let before = unfinished(tree(root));
+    send(&run, "CONT");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(run.wait().unwrap().code(), Some(1), "{rest}");
+    assert!(rest.contains(&format!("'{}' appeared or changed while this run worked", scratch.path(out))), "{rest}");
+    assert_eq!(unfinished(tree(root)), before, "the run changed what appeared meanwhile");
+    assert!(staging_leftovers(root).is_empty(), "{:?}", staging_leftovers(root));
+}
+
+#[test]
+fn what_appears_or_changes_while_a_run_works_is_never_replaced_even_with_overwrite() {
+    let scratch = Scratch::new();
+    let root = scratch.root.clone();
+    let prepare = |out: &str, extra: &[&str]| {
+        let output = start_prepare(&root, out, extra, None).wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    };
+    // Absent at the start; another run publishes there meanwhile.
+    changed_while_publishing(&scratch, "a", &["--overwrite"], || prepare("a", &["--seed", "5"]));
+    // Empty at the start; a file of the user's is put in it meanwhile.
+    std::fs::create_dir(root.join("b")).unwrap();
+    changed_while_publishing(&scratch, "b", &[], || std::fs::write(root.join("b/mine.txt"), "mine").unwrap());
+    // An earlier output at the start; the user moves it away and puts a directory of theirs there.
+    prepare("c", &[]);
+    changed_while_publishing(&scratch, "c", &["--overwrite"], || {
+        std::fs::rename(root.join("c"), root.join("c-moved")).unwrap();
+        std::fs::create_dir(root.join("c")).unwrap();
+        std::fs::write(root.join("c/mine.txt"), "mine").unwrap();
+    });
+    // An earlier output at the start, replaced meanwhile by another run's output.
+    prepare("d", &[]);
+    changed_while_publishing(&scratch, "d", &["--overwrite"], || prepare("d", &["--seed", "5", "--overwrite"]));
+}
+
+#[test]
+fn an_output_given_as_a_link_is_published_where_the_link_points() {
+    let scratch = Scratch::new();
+    let root = &scratch.root;
+    let output = start_prepare(root, "target", &[], None).wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    std::os::unix::fs::symlink(root.join("target"), root.join("link")).unwrap();
+    let output = start_prepare(root, "link", &["--seed", "5", "--overwrite"], None).wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(std::fs::read_link(root.join("link")).unwrap(), root.join("target"));
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("target/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["seed"], 5);
+    assert!(staging_leftovers(root).is_empty());
+}
+
+#[test]
+fn a_refused_built_in_default_run_writes_no_input() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    std::fs::create_dir(root.join("mine")).unwrap();
+    std::fs::write(root.join("mine/notes.txt"), "mine").unwrap();
+    for args in [&["prepare", "--out", "mine"][..], &["prepare", "--out", "fresh", "--test-size", "1.5"][..]] {
+        let before = tree(root);
+        let output = mlprep(args, root);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", text(&output.stderr));
+        assert_eq!(tree(root), before, "{args:?}");
+    }
 }
