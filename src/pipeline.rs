@@ -67,6 +67,14 @@ pub struct PrepareOptions {
 /// which a sort holds padded in a few hundred MB.
 pub const DEFAULT_FILE_SIZE: u64 = 32 << 20;
 
+/// `prepare`'s defaults: the course's configuration (used by [`PrepareOptions::new`] and the command's flags).
+pub mod defaults {
+    pub const SEED: i64 = 1234;
+    pub const TEST_SIZE: f64 = 0.2;
+    pub const STRATIFY: &str = "tag";
+    pub const KEY: &str = "id";
+}
+
 impl PrepareOptions {
     /// `prepare`'s defaults (those of `mlprep prepare`) for the given input, tokenizer and output directory.
     pub fn new(data: PathBuf, vocab: PathBuf, out: PathBuf) -> Self {
@@ -74,10 +82,10 @@ impl PrepareOptions {
             data,
             vocab,
             out,
-            seed: 1234,
-            test_size: 0.2,
-            stratify: "tag".into(),
-            key: "id".into(),
+            seed: defaults::SEED,
+            test_size: defaults::TEST_SIZE,
+            stratify: defaults::STRATIFY.into(),
+            key: defaults::KEY.into(),
             max_length: None,
             overwrite: false,
             file_size: DEFAULT_FILE_SIZE,

@@ -22,6 +22,9 @@ pub enum Cluster {
     Remote(String),
 }
 
+/// Rows per Arrow batch unless told otherwise (DataFusion's default).
+pub const DEFAULT_BATCH_SIZE: usize = 8192;
+
 /// How a session runs.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
@@ -39,7 +42,7 @@ impl Default for SessionOptions {
     fn default() -> Self {
         Self {
             target_partitions: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
-            batch_size: 8192,
+            batch_size: DEFAULT_BATCH_SIZE,
             memory_limit: None,
             cluster: Cluster::Local,
         }

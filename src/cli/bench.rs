@@ -1,0 +1,64 @@
+//! `mlprep bench`: every stage measured against the `tokenizers` crate's encode_batch, in one run.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use mlprep::session::parse_size;
+
+use super::message;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Rows of synthetic data (generated once into the work directory, then reused).
+    #[arg(long, default_value_t = 100_000)]
+    rows: u64,
+    /// Seed of the synthetic data.
+    #[arg(long, default_value_t = mlprep::pipeline::defaults::SEED as u64)]
+    seed: u64,
+    /// Measure this CSV instead of synthetic data (columns id, title, description, tag).
+    #[arg(long, value_name = "FILE.csv")]
+    data: Option<PathBuf>,
+    /// Tokenizer (a BERT vocab.txt or tokenizer.json); default: the synthetic vocabulary.
+    #[arg(long, value_name = "VOCAB")]
+    vocab: Option<PathBuf>,
+    /// Where generated data and prepare outputs go; default: mlprep-bench in the temporary directory.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// The --partitions values to run prepare at, comma-separated; default: 1 and the number of cores.
+    #[arg(long, value_name = "N,N", value_delimiter = ',')]
+    partitions: Vec<usize>,
+    /// Threads for encode_batch and the tokenize UDF; default: the number of cores.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Rows per Arrow batch in prepare.
+    #[arg(long, value_name = "N", default_value_t = mlprep::session::DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+    /// Memory limit of prepare's query engine, e.g. 1G.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let partitions = if args.partitions.is_empty() {
+        let mut defaults = vec![1, cores];
+        defaults.dedup();
+        defaults
+    } else {
+        args.partitions
+    };
+    let options = mlprep::bench::BenchOptions {
+        rows: args.rows,
+        seed: args.seed,
+        data: args.data,
+        vocab: args.vocab,
+        work_dir: args.work_dir.unwrap_or_else(|| std::env::temp_dir().join("mlprep-bench")),
+        partitions,
+        threads: args.threads.unwrap_or(cores),
+        batch_size: args.batch_size,
+        memory_limit: args.memory_limit,
+    };
+    let report = mlprep::bench::run(&options).await.map_err(message)?;
+    print!("{}", mlprep::bench::render(&report));
+    Ok(())
+}

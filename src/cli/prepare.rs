@@ -1,0 +1,219 @@
+//! `mlprep prepare`: the pipeline on a CSV, or on the built-in default's synthetic data.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use mlprep::pipeline::{self, defaults};
+use mlprep::session::{DEFAULT_BATCH_SIZE, parse_size};
+use mlprep::{OnBadRows, PrepareOptions, SessionOptions, synthetic};
+
+use super::engine::EngineArgs;
+use super::message;
+use super::signals::{Interruptible, interruptible};
+
+/// `--file-size`'s default as the flag shows it: `pipeline::DEFAULT_FILE_SIZE` (a test checks they agree).
+const DEFAULT_FILE_SIZE_TEXT: &str = "32M";
+
+#[derive(Args)]
+pub struct PrepareArgs {
+    /// Input CSV with a header (id, created_on, title, description, tag). Without it, mlprep generates a
+    /// synthetic dataset and a vocabulary beside DIR and uses them.
+    #[arg(long, value_name = "FILE.csv")]
+    data: Option<PathBuf>,
+    /// Tokenizer: a BERT vocab.txt or a HuggingFace tokenizer.json. Required with --data.
+    #[arg(long, value_name = "VOCAB")]
+    vocab: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Seed of the shuffle (and of the synthetic data when --data is not given).
+    #[arg(long, default_value_t = defaults::SEED, allow_negative_numbers = true)]
+    seed: i64,
+    /// Share of each class that goes to validation: ceil(test_size * rows) rows per class.
+    #[arg(long, default_value_t = defaults::TEST_SIZE)]
+    test_size: f64,
+    /// Class column: the split is stratified by it and it gives the targets.
+    #[arg(long, default_value = defaults::STRATIFY)]
+    stratify: String,
+    /// Column identifying a row: the shuffle hashes it, and it must be unique.
+    #[arg(long, default_value = defaults::KEY)]
+    key: String,
+    /// Truncate (keeping [SEP] last) and pad every row to N ids; default: pad each split to its longest row.
+    #[arg(long, value_name = "N")]
+    max_length: Option<usize>,
+    /// Rows per Arrow batch.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+    /// Replace DIR if it holds an earlier mlprep output (a directory holding anything else is never replaced).
+    #[arg(long)]
+    overwrite: bool,
+    /// CSV bytes per output file, e.g. 32M: rows are sorted and written one bucket of the shuffle order at a
+    /// time (DIR/train/part-00000.parquet, part-00001, …), so memory follows this size, not the input's.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = DEFAULT_FILE_SIZE_TEXT)]
+    file_size: usize,
+    /// Rows that cannot be prepared (wrong number of fields, invalid UTF-8, an unterminated quote, an empty
+    /// or mistyped key or class, a key several rows share): fail names them and writes nothing; skip leaves
+    /// them out, lists them in DIR/rejected.csv and counts them in summary.json.
+    #[arg(long, value_enum, default_value = "fail")]
+    on_bad_rows: OnBadRows,
+    /// Before the split, leave out every row whose cleaned text a row with a smaller key has (counted in
+    /// summary.json). Without it such rows are only counted: texts in both splits are leakage.
+    #[arg(long)]
+    dedupe: bool,
+    /// The class indices of an earlier run (its class_to_index.json), to prepare data for a model trained on
+    /// it: the targets follow the file, and a row of any other class is a bad row (see --on-bad-rows).
+    #[arg(long, value_name = "FILE")]
+    classes: Option<PathBuf>,
+    /// Print how long each step took (on stderr).
+    #[arg(long)]
+    timing: bool,
+    /// Rows of the synthetic dataset used when --data is not given.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    demo_rows: u64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Runs `prepare` until it ends or a signal stops it; a stopped run removes what it wrote.
+pub fn run(runtime: tokio::runtime::Runtime, args: PrepareArgs) -> ExitCode {
+    let out = args.out.clone();
+    match runtime.block_on(interruptible(prepare(args))) {
+        Interruptible::Done(result) => super::exit_code(result),
+        Interruptible::Interrupted(signal) => {
+            // Tasks still running may write a little more: stop them, then remove what they wrote.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+            let left = mlprep::publish::remove_unfinished();
+            let left: Vec<String> = left.iter().map(|(path, error)| format!("{} ({error})", path.display())).collect();
+            if left.is_empty() {
+                eprintln!("error: interrupted by {}: nothing was written to {}", signal.name, out.display());
+            } else {
+                eprintln!(
+                    "error: interrupted by {}: nothing was written to {}, but {} could not be removed",
+                    signal.name,
+                    out.display(),
+                    left.join(", ")
+                );
+            }
+            ExitCode::from(128 + signal.number)
+        }
+    }
+}
+
+async fn prepare(args: PrepareArgs) -> Result<(), String> {
+    let args_timing = args.timing;
+    let demo = match (&args.data, &args.vocab) {
+        (Some(_), None) => return Err("--vocab is required with --data (a BERT vocab.txt or a tokenizer.json)".into()),
+        (Some(_), Some(_)) => None,
+        (None, vocab) => Some(DemoInput::new(&args.out, args.demo_rows, args.seed as u64, vocab.clone())?),
+    };
+    let (data, vocab) = match (&demo, args.data, args.vocab) {
+        (Some(demo), _, _) => (demo.data.clone(), demo.vocab.clone()),
+        (None, data, vocab) => (data.unwrap_or_default(), vocab.unwrap_or_default()),
+    };
+    let session = SessionOptions { batch_size: args.batch_size, ..args.engine.session_options() };
+    let options = PrepareOptions {
+        seed: args.seed,
+        test_size: args.test_size,
+        stratify: args.stratify,
+        key: args.key,
+        max_length: args.max_length,
+        overwrite: args.overwrite,
+        file_size: args.file_size as u64,
+        on_bad_rows: args.on_bad_rows,
+        dedupe: args.dedupe,
+        classes: args.classes,
+        session,
+        ..PrepareOptions::new(data, vocab, args.out)
+    };
+    if let Some(demo) = &demo {
+        // Only once the output is known to be writable: a refused run creates nothing.
+        pipeline::check_output(&options).map_err(message)?;
+        demo.write()?;
+        println!(
+            "No --data given: using {} synthetic projects (seed {}) written to {} and the vocabulary {}",
+            demo.rows,
+            demo.seed,
+            demo.data.display(),
+            demo.vocab.display()
+        );
+    }
+    let report = pipeline::prepare(&options).await.map_err(message)?;
+    println!(
+        "Prepared {} rows from {} with vocabulary {}: {} train, {} val, {} classes -> {}",
+        report.rows_read,
+        options.data.display(),
+        options.vocab.display(),
+        report.train.rows,
+        report.val.rows,
+        report.class_to_index.len(),
+        report.out.display()
+    );
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if options.dedupe {
+        println!("{} rows left out by --dedupe (their cleaned text is another row's)", report.rows_deduplicated);
+    }
+    if report.val_rows_with_a_train_text > 0 {
+        println!(
+            "warning: {} validation rows have a cleaned text that training rows have too (leakage; see summary.json, or --dedupe)",
+            report.val_rows_with_a_train_text
+        );
+    }
+    if options.on_bad_rows == OnBadRows::Skip {
+        println!("{} rows set aside, listed in {}", report.rows_rejected, report.out.join("rejected.csv").display());
+    }
+    if args_timing {
+        for (step, elapsed) in &report.step_times {
+            eprintln!("{:>9.3} s  {step}", elapsed.as_secs_f64());
+        }
+    }
+    Ok(())
+}
+
+/// The built-in default's inputs: synthetic projects and the vocabulary covering them, in `DIR-demo-input`
+/// beside the output directory. The projects file is named by its rows and seed, so each dataset has its own.
+struct DemoInput {
+    data: PathBuf,
+    vocab: PathBuf,
+    /// Whether `vocab` is the demo vocabulary, written with the data (otherwise `--vocab` gave it).
+    own_vocab: bool,
+    rows: u64,
+    seed: u64,
+}
+
+impl DemoInput {
+    fn new(out: &Path, rows: u64, seed: u64, vocab: Option<PathBuf>) -> Result<Self, String> {
+        let out = mlprep::publish::resolve(out).map_err(|error| format!("{}: {error}", out.display()))?;
+        let name = out.file_name().ok_or_else(|| format!("output directory '{}' has no name", out.display()))?;
+        let directory = out.with_file_name(format!("{}-demo-input", name.to_string_lossy()));
+        let data = directory.join(format!("projects-{rows}-seed{seed}.csv"));
+        let own_vocab = vocab.is_none();
+        let vocab = vocab.unwrap_or_else(|| directory.join("vocab.txt"));
+        Ok(Self { data, vocab, own_vocab, rows, seed })
+    }
+
+    /// Writes the inputs; a file already there is kept when it holds the same bytes, never replaced.
+    fn write(&self) -> Result<(), String> {
+        use mlprep::publish::{IfExists, write_file};
+        if let Some(directory) = self.data.parent() {
+            std::fs::create_dir_all(directory).map_err(|error| format!("{}: {error}", directory.display()))?;
+        }
+        write_file(&self.data, IfExists::KeepIfIdentical, |out| synthetic::write_projects_csv(out, self.rows, self.seed))
+            .map_err(|error| error.to_string())?;
+        if self.own_vocab {
+            write_file(&self.vocab, IfExists::KeepIfIdentical, |out| out.write_all(synthetic::demo_vocabulary().as_bytes()))
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_file_size_flag_shows_the_library_default() {
+        assert_eq!(mlprep::session::parse_size(super::DEFAULT_FILE_SIZE_TEXT).unwrap() as u64, mlprep::pipeline::DEFAULT_FILE_SIZE);
+    }
+}
