@@ -7,9 +7,11 @@
 use std::collections::BTreeMap;
 
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use mlprep::csv_source::CsvSource;
-use mlprep::pipeline::{SCRIPTS, SMALL_VIEWS, materialize_small_view};
-use mlprep::script::{ScriptRunner, split_statements};
+use mlprep::input::CsvSource;
+use mlprep::prepare::SMALL_VIEWS;
+use mlprep::sql::literals::materialize_small_view;
+use mlprep::sql::scripts::{self, Script};
+use mlprep::sql::{ScriptRunner, split_statements};
 use mlprep::{Cluster, SessionOptions, connect};
 
 #[tokio::main]
@@ -40,21 +42,21 @@ async fn main() -> datafusion::common::Result<()> {
     params.insert("out".to_owned(), work.join("out").display().to_string());
     let context = connect(&SessionOptions { target_partitions: partitions, cluster, ..Default::default() }).await?;
     let mut runner = ScriptRunner::new(context, params);
-    runner.run_script(SCRIPTS[0].0, SCRIPTS[0].1, None).await?;
-    run_settings(&mut runner, SCRIPTS[1]).await?;
-    explain(&mut runner, "sql/02_stage.sql", &first_copy(SCRIPTS[1].1)).await?;
+    runner.run_script(scripts::REGISTER.path, scripts::REGISTER.text, None).await?;
+    run_settings(&mut runner, scripts::STAGE).await?;
+    explain(&mut runner, "sql/02_stage.sql", &first_copy(scripts::STAGE.text)).await?;
     let result = async {
-        runner.run_script(SCRIPTS[1].0, SCRIPTS[1].1, None).await?;
-        runner.run_script(SCRIPTS[2].0, SCRIPTS[2].1, None).await?;
-        runner.run_script(SCRIPTS[3].0, SCRIPTS[3].1, None).await?;
+        runner.run_script(scripts::STAGE.path, scripts::STAGE.text, None).await?;
+        runner.run_script(scripts::CHECKS.path, scripts::CHECKS.text, None).await?;
+        runner.run_script(scripts::SPLIT.path, scripts::SPLIT.text, None).await?;
         materialize_small_view(&mut runner, "duplicate_keys").await?;
         for view in SMALL_VIEWS {
             materialize_small_view(&mut runner, view).await?;
         }
         // The examples view of step 5, then the first COPY of step 6.
-        runner.run_script(SCRIPTS[4].0, &split_statements(SCRIPTS[4].1)[0].text, None).await?;
-        run_settings(&mut runner, SCRIPTS[5]).await?;
-        explain(&mut runner, "sql/06_write.sql", &first_copy(SCRIPTS[5].1)).await
+        runner.run_script(scripts::EXAMPLES.path, &split_statements(scripts::EXAMPLES.text)[0].text, None).await?;
+        run_settings(&mut runner, scripts::WRITE).await?;
+        explain(&mut runner, "sql/06_write.sql", &first_copy(scripts::WRITE.text)).await
     }
     .await;
     drop(scratch);
@@ -71,10 +73,10 @@ fn first_copy(script: &str) -> String {
 }
 
 /// Runs the script's `SET` statements, which the plan of its `COPY` depends on.
-async fn run_settings(runner: &mut ScriptRunner, (name, script): (&str, &str)) -> datafusion::common::Result<()> {
-    for statement in split_statements(script) {
+async fn run_settings(runner: &mut ScriptRunner, script: Script) -> datafusion::common::Result<()> {
+    for statement in split_statements(script.text) {
         if statement.text.split_whitespace().next().is_some_and(|word| word.eq_ignore_ascii_case("SET")) {
-            runner.run_script(name, &statement.text, None).await?;
+            runner.run_script(script.path, &statement.text, None).await?;
         }
     }
     Ok(())

@@ -1,26 +1,18 @@
 //! mlprep: turn a CSV of labelled projects into training-ready data with SQL on Apache DataFusion.
 //!
-//! The SQL functions live in the `mlprep-udfs` crate; this crate sets up sessions, runs the pipeline's
-//! scripts (`sql/`) and provides the `mlprep` command.
+//! The SQL functions live in the `mlprep-udfs` crate. This crate's folders follow the pipeline:
+//! `input` (the CSV, its records and classes), `sql` (scripts and their runner), `engine` (local sessions and
+//! Ballista), `prepare` (the steps of `mlprep prepare`), `publish` (where outputs go) and `tools` (bench,
+//! synthetic data). The `mlprep` command is in `cli/`.
 
-pub mod bad_rows;
-pub mod bench;
-pub mod bucketed_write;
-pub mod classes;
-pub mod cluster;
-pub mod csv_scan;
-pub mod csv_source;
-pub mod left_out;
-pub mod output;
-pub mod pipeline;
-pub mod progress;
+pub mod engine;
+pub mod error;
+pub mod input;
+pub mod prepare;
 pub mod publish;
-pub mod script;
-pub mod shared_texts;
-pub mod session;
-pub mod shell;
-pub mod synthetic;
+pub mod sql;
+pub mod tools;
 
-pub use bad_rows::OnBadRows;
-pub use pipeline::{PrepareOptions, PrepareReport, prepare};
-pub use session::{Cluster, SessionOptions, connect, session_context, session_state};
+pub use engine::{Cluster, SessionOptions, connect, session_context, session_state};
+pub use input::bad_rows::OnBadRows;
+pub use prepare::{PrepareOptions, PrepareReport, prepare};

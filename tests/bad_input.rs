@@ -180,11 +180,11 @@ async fn a_mistyped_key_after_the_inferred_records_is_a_bad_row() {
     let directory = tempfile::tempdir().unwrap();
     let data = directory.path().join("late-bad-key.csv");
     let mut csv = Vec::new();
-    mlprep::synthetic::write_projects_csv(&mut csv, 10_050, 7).unwrap();
+    mlprep::tools::synthetic::write_projects_csv(&mut csv, 10_050, 7).unwrap();
     let lines = csv.iter().filter(|&&byte| byte == b'\n').count() as u64;
     csv.extend_from_slice(b"not-a-number,2020-01-01,t,d,mlops\n");
     std::fs::write(&data, csv).unwrap();
-    std::fs::write(directory.path().join("vocab.txt"), mlprep::synthetic::demo_vocabulary()).unwrap();
+    std::fs::write(directory.path().join("vocab.txt"), mlprep::tools::synthetic::demo_vocabulary()).unwrap();
     let run = |policy, out: &str| PrepareOptions {
         vocab: directory.path().join("vocab.txt"),
         ..options(data.clone(), directory.path().join(out), policy)

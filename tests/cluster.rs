@@ -194,7 +194,7 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
     // rows are left out by filters that run in every task, and the cluster writes what the local run writes.
     let messy = directory.path().join("messy.csv");
     let mut csv = Vec::new();
-    mlprep::synthetic::write_projects_csv(&mut csv, 3_000, 5).unwrap();
+    mlprep::tools::synthetic::write_projects_csv(&mut csv, 3_000, 5).unwrap();
     csv.extend_from_slice(b"900001,2020-01-01,t,d\n900002,2020-01-01,t,d,\n900003,2020-01-01,a,b,mlops\n900003,2020-01-01,a,b,mlops\n");
     csv.extend_from_slice(b"900004,2020-01-01,Same text,Twice over,mlops\n900005,2020-01-01,same TEXT!,twice over,computer-vision\n");
     std::fs::write(&messy, csv).unwrap();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use common::{dataset_csv, golden_rows, scibert_vocab, shared_data, tricky_texts};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
-use mlprep::script::ScriptRunner;
+use mlprep::sql::ScriptRunner;
 use mlprep::{SessionOptions, session_context};
 use mlprep_udfs::TextCleaner;
 use mlprep_udfs::tokenizer_cache::{EncodeScratch, load_tokenizer};
@@ -54,7 +54,7 @@ async fn every_dataset_row_cleans_and_tokenizes_exactly() {
         session_context(&SessionOptions { target_partitions: 3, ..Default::default() }).unwrap(),
         BTreeMap::from([("data".to_owned(), dataset_csv().display().to_string())]),
     );
-    runner.run_script("01_register.sql", mlprep::pipeline::SCRIPTS[0].1, None).await.unwrap();
+    runner.run_script("01_register.sql", mlprep::sql::scripts::REGISTER.text, None).await.unwrap();
     let sql = format!(
         "SELECT id, clean_text(title || ' ' || description) AS text, \
                 tokenize(clean_text(title || ' ' || description), '{}')['ids'] AS ids \

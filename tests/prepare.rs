@@ -318,9 +318,9 @@ async fn synthetic_output_is_identical_across_partitions_and_batch_sizes() {
     let data = directory.path().join("projects.csv");
     let vocab = directory.path().join("vocab.txt");
     let mut csv = Vec::new();
-    mlprep::synthetic::write_projects_csv(&mut csv, 20_000, 42).unwrap();
+    mlprep::tools::synthetic::write_projects_csv(&mut csv, 20_000, 42).unwrap();
     std::fs::write(&data, csv).unwrap();
-    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
+    std::fs::write(&vocab, mlprep::tools::synthetic::demo_vocabulary()).unwrap();
     let base = PrepareOptions { vocab, ..options(data, directory.path().join("unused")) };
     let runs = [(1, 8192), (4, 8192), (7, 8192), (4, 1000), (7, 1000), (2, 333)];
     assert_same_output_for_every_run(&base, &runs, directory.path()).await;

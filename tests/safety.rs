@@ -326,9 +326,9 @@ fn generate_never_replaces_a_file_without_overwrite() {
     let output = mlprep(&["generate", "--rows", "20", "--out", "mine.csv", "--vocab-out", "vocab.txt", "--overwrite"], root);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let mut expected = Vec::new();
-    mlprep::synthetic::write_projects_csv(&mut expected, 20, 1234).unwrap();
+    mlprep::tools::synthetic::write_projects_csv(&mut expected, 20, 1234).unwrap();
     assert_eq!(std::fs::read(root.join("mine.csv")).unwrap(), expected);
-    assert_eq!(std::fs::read_to_string(root.join("vocab.txt")).unwrap(), mlprep::synthetic::demo_vocabulary());
+    assert_eq!(std::fs::read_to_string(root.join("vocab.txt")).unwrap(), mlprep::tools::synthetic::demo_vocabulary());
     assert!(staging_leftovers(root).is_empty());
 }
 

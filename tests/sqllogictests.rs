@@ -13,7 +13,7 @@ use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::DataFusionError;
-use mlprep::script::ScriptRunner;
+use mlprep::sql::ScriptRunner;
 use mlprep::{SessionOptions, session_context};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
 

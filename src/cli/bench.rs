@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mlprep::session::parse_size;
+use mlprep::engine::session::parse_size;
 
 use super::message;
 
@@ -13,7 +13,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 100_000)]
     rows: u64,
     /// Seed of the synthetic data.
-    #[arg(long, default_value_t = mlprep::pipeline::defaults::SEED as u64)]
+    #[arg(long, default_value_t = mlprep::prepare::defaults::SEED as u64)]
     seed: u64,
     /// Measure this CSV instead of synthetic data (columns id, title, description, tag).
     #[arg(long, value_name = "FILE.csv")]
@@ -31,7 +31,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Rows per Arrow batch in prepare.
-    #[arg(long, value_name = "N", default_value_t = mlprep::session::DEFAULT_BATCH_SIZE)]
+    #[arg(long, value_name = "N", default_value_t = mlprep::engine::session::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
     /// Memory limit of prepare's query engine, e.g. 1G.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -47,7 +47,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     } else {
         args.partitions
     };
-    let options = mlprep::bench::BenchOptions {
+    let options = mlprep::tools::bench::BenchOptions {
         rows: args.rows,
         seed: args.seed,
         data: args.data,
@@ -58,7 +58,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         batch_size: args.batch_size,
         memory_limit: args.memory_limit,
     };
-    let report = mlprep::bench::run(&options).await.map_err(message)?;
-    print!("{}", mlprep::bench::render(&report));
+    let report = mlprep::tools::bench::run(&options).await.map_err(message)?;
+    print!("{}", mlprep::tools::bench::render(&report));
     Ok(())
 }

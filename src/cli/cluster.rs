@@ -2,8 +2,8 @@
 
 use clap::{Args, ValueEnum};
 use mlprep::SessionOptions;
-use mlprep::cluster::{ExecutorOptions, SchedulerOptions, TaskSchedulingPolicy};
-use mlprep::session::parse_size;
+use mlprep::engine::cluster::{ExecutorOptions, SchedulerOptions, TaskSchedulingPolicy};
+use mlprep::engine::session::parse_size;
 
 #[derive(Args)]
 pub struct SchedulerArgs {
@@ -109,7 +109,7 @@ pub async fn run_scheduler(args: SchedulerArgs) -> Result<(), String> {
         round_robin: matches!(args.task_distribution, TaskDistribution::RoundRobin),
         scheduling_policy: args.scheduler_policy.into(),
     };
-    mlprep::cluster::run_scheduler(options).await.map_err(|error| error.to_string())
+    mlprep::engine::cluster::run_scheduler(options).await.map_err(|error| error.to_string())
 }
 
 pub async fn run_executor(args: ExecutorArgs) -> Result<(), String> {
@@ -128,7 +128,7 @@ pub async fn run_executor(args: ExecutorArgs) -> Result<(), String> {
         heartbeat_interval_seconds: args.executor_heartbeat_interval_seconds,
         scheduling_policy: args.task_scheduling_policy.into(),
     };
-    mlprep::cluster::run_executor(options).await.map_err(|error| error.to_string())
+    mlprep::engine::cluster::run_executor(options).await.map_err(|error| error.to_string())
 }
 
 /// Ballista logs through `log`: show its info messages (task launches, executor registration) on stderr,

@@ -1,7 +1,7 @@
 //! The engine options shared by the commands that run queries: partitions, memory and where queries run.
 
 use clap::Args;
-use mlprep::session::parse_size;
+use mlprep::engine::session::parse_size;
 use mlprep::{Cluster, SessionOptions};
 
 #[derive(Args, Default)]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mlprep::synthetic;
+use mlprep::tools::synthetic;
 
 #[derive(Args)]
 pub struct GenerateArgs {
@@ -11,7 +11,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 10_000)]
     rows: u64,
     /// Seed: the same seed gives the same bytes.
-    #[arg(long, default_value_t = mlprep::pipeline::defaults::SEED as u64)]
+    #[arg(long, default_value_t = mlprep::prepare::defaults::SEED as u64)]
     seed: u64,
     /// Output CSV.
     #[arg(long, value_name = "FILE.csv")]

@@ -6,6 +6,8 @@ mod cluster;
 mod engine;
 mod generate;
 mod prepare;
+mod print;
+mod repl;
 mod shell;
 mod signals;
 mod sql;
@@ -57,7 +59,7 @@ pub fn run() -> ExitCode {
         Some(Command::Shell(args)) => args.session.engine.partitions,
         _ => None,
     };
-    let runtime = match mlprep::session::tokio_runtime(threads) {
+    let runtime = match mlprep::engine::session::tokio_runtime(threads) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the runtime: {error}");

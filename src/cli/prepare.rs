@@ -4,15 +4,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use mlprep::pipeline::{self, defaults};
-use mlprep::session::{DEFAULT_BATCH_SIZE, parse_size};
-use mlprep::{OnBadRows, PrepareOptions, SessionOptions, synthetic};
+use mlprep::prepare::{self, defaults};
+use mlprep::engine::session::{DEFAULT_BATCH_SIZE, parse_size};
+use mlprep::tools::synthetic;
+use mlprep::{OnBadRows, PrepareOptions, SessionOptions};
 
 use super::engine::EngineArgs;
 use super::message;
 use super::signals::{Interruptible, interruptible};
 
-/// `--file-size`'s default as the flag shows it: `pipeline::DEFAULT_FILE_SIZE` (a test checks they agree).
+/// `--file-size`'s default as the flag shows it: `prepare::DEFAULT_FILE_SIZE` (a test checks they agree).
 const DEFAULT_FILE_SIZE_TEXT: &str = "32M";
 
 #[derive(Args)]
@@ -78,7 +79,7 @@ pub struct PrepareArgs {
 /// Runs `prepare` until it ends or a signal stops it; a stopped run removes what it wrote.
 pub fn run(runtime: tokio::runtime::Runtime, args: PrepareArgs) -> ExitCode {
     let out = args.out.clone();
-    match runtime.block_on(interruptible(prepare(args))) {
+    match runtime.block_on(interruptible(run_prepare(args))) {
         Interruptible::Done(result) => super::exit_code(result),
         Interruptible::Interrupted(signal) => {
             // Tasks still running may write a little more: stop them, then remove what they wrote.
@@ -100,7 +101,7 @@ pub fn run(runtime: tokio::runtime::Runtime, args: PrepareArgs) -> ExitCode {
     }
 }
 
-async fn prepare(args: PrepareArgs) -> Result<(), String> {
+async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
     let args_timing = args.timing;
     let demo = match (&args.data, &args.vocab) {
         (Some(_), None) => return Err("--vocab is required with --data (a BERT vocab.txt or a tokenizer.json)".into()),
@@ -128,7 +129,7 @@ async fn prepare(args: PrepareArgs) -> Result<(), String> {
     };
     if let Some(demo) = &demo {
         // Only once the output is known to be writable: a refused run creates nothing.
-        pipeline::check_output(&options).map_err(message)?;
+        prepare::check_output(&options).map_err(message)?;
         demo.write()?;
         println!(
             "No --data given: using {} synthetic projects (seed {}) written to {} and the vocabulary {}",
@@ -138,7 +139,7 @@ async fn prepare(args: PrepareArgs) -> Result<(), String> {
             demo.vocab.display()
         );
     }
-    let report = pipeline::prepare(&options).await.map_err(message)?;
+    let report = prepare::prepare(&options).await.map_err(message)?;
     println!(
         "Prepared {} rows from {} with vocabulary {}: {} train, {} val, {} classes -> {}",
         report.rows_read,
@@ -214,6 +215,6 @@ impl DemoInput {
 mod tests {
     #[test]
     fn the_file_size_flag_shows_the_library_default() {
-        assert_eq!(mlprep::session::parse_size(super::DEFAULT_FILE_SIZE_TEXT).unwrap() as u64, mlprep::pipeline::DEFAULT_FILE_SIZE);
+        assert_eq!(mlprep::engine::session::parse_size(super::DEFAULT_FILE_SIZE_TEXT).unwrap() as u64, mlprep::prepare::DEFAULT_FILE_SIZE);
     }
 }

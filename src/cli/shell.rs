@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use clap::Args;
-use mlprep::output::{MaxRows, OutputOptions, PrintFormat, parse_format};
+use super::print::{MaxRows, OutputOptions, PrintFormat, parse_format};
 
 use super::sql::{SqlSessionArgs, parse_maxrows};
 
@@ -40,19 +40,19 @@ pub async fn run(args: ShellArgs) -> Result<(), String> {
     let interactive = std::io::stdin().is_terminal();
     let mut options = OutputOptions { format: args.format, timing: interactive && !args.no_timing, maxrows: args.maxrows };
     for file in &args.files {
-        mlprep::shell::run_input(&mut runner, &mut options, &format!("\\i {}", file.display())).await.map_err(|error| error.to_string())?;
+        super::repl::run_input(&mut runner, &mut options, &format!("\\i {}", file.display())).await.map_err(|error| error.to_string())?;
     }
     if interactive {
         let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".mlprep_history"));
-        return mlprep::shell::run_interactive(&mut runner, &mut options, history).await.map_err(|error| error.to_string());
+        return super::repl::run_interactive(&mut runner, &mut options, history).await.map_err(|error| error.to_string());
     }
     let mut script = String::new();
     std::io::stdin().read_to_string(&mut script).map_err(|error| format!("stdin: {error}"))?;
-    for statement in mlprep::script::split_statements(&script) {
-        let flow = mlprep::shell::run_input(&mut runner, &mut options, &statement.text)
+    for statement in mlprep::sql::split_statements(&script) {
+        let flow = super::repl::run_input(&mut runner, &mut options, &statement.text)
             .await
             .map_err(|error| format!("stdin line {}: {error}", statement.line))?;
-        if flow == mlprep::shell::Flow::Quit {
+        if flow == super::repl::Flow::Quit {
             break;
         }
     }

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mlprep::output::{MaxRows, OutputOptions, PrintFormat, parse_format, print_output};
-use mlprep::script::ScriptRunner;
+use super::print::{MaxRows, OutputOptions, PrintFormat, parse_format, print_output};
+use mlprep::sql::ScriptRunner;
 
 use super::engine::EngineArgs;
 
@@ -89,7 +89,7 @@ pub async fn run(args: SqlArgs, (file_positions, command_positions): (Vec<usize>
     steps.extend(file_positions.into_iter().zip(args.files).map(|(index, file)| (index, SqlStep::File(file))));
     steps.extend(command_positions.into_iter().zip(args.commands).map(|(index, sql)| (index, SqlStep::Command(sql))));
     steps.sort_by_key(|(index, _)| *index);
-    let mut sink = |output: mlprep::script::StatementOutput| {
+    let mut sink = |output: mlprep::sql::StatementOutput| {
         print_output(&mut std::io::stdout().lock(), &output, &output_options, &format_options)
     };
     for (_, step) in steps {

@@ -218,8 +218,8 @@ pub fn synthetic_inputs(directory: &Path, rows: u64, seed: u64) -> (PathBuf, Pat
     let data = directory.join("projects.csv");
     let vocab = directory.join("vocab.txt");
     let mut csv = Vec::new();
-    mlprep::synthetic::write_projects_csv(&mut csv, rows, seed).unwrap();
+    mlprep::tools::synthetic::write_projects_csv(&mut csv, rows, seed).unwrap();
     std::fs::write(&data, csv).unwrap();
-    std::fs::write(&vocab, mlprep::synthetic::demo_vocabulary()).unwrap();
+    std::fs::write(&vocab, mlprep::tools::synthetic::demo_vocabulary()).unwrap();
     (data, vocab)
 }

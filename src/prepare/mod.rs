@@ -1,101 +1,44 @@
 //! `mlprep prepare`: runs the scripts in `sql/` with parameters and writes the output atomically.
 
+mod leakage;
+mod left_out;
+mod options;
+mod progress;
+mod write;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Int64Type, UInt64Type};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Int64Type, UInt64Type};
 use datafusion::common::{DataFusionError, Result};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::bad_rows::{OnBadRows, bad_rows_error, counts_by_kind, write_rejected_csv};
-use crate::bucketed_write::{bucket_count, write_buckets};
-use crate::classes::load_classes;
-use crate::left_out::{
-    accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, rejected_rows, unknown_class_rows,
-};
-use crate::csv_scan::{self, Rejection};
-use crate::csv_source::{CsvSource, csv_files_in, quote_identifier, quote_literal_body};
-use crate::progress::Progress;
-use crate::publish::{OutputDir, OutputError, ReadPath};
-use crate::script::{ScriptRunner, StatementOutput, split_statements};
-use crate::shared_texts::{find_shared_texts, text_bucket_count};
-use crate::session::{Cluster, SessionOptions, connect};
+use crate::engine::{Cluster, connect};
+use crate::error::{accounting_error, io_error};
+use crate::input::bad_rows::{OnBadRows, bad_rows_error, counts_by_kind, write_rejected_csv};
+use crate::input::classes::load_classes;
+use crate::input::csv_source::{CsvSource, csv_files_in};
+use crate::input::record_scan::{self, Rejection};
+use crate::publish::{OutputDir, ReadPath};
+use crate::sql::literals::{materialize_small_view, quote_identifier, quote_literal_body, values_query};
+use crate::sql::results::{copied_rows, run_at_once, text_column};
+use crate::sql::scripts::{self, Script};
+use crate::sql::{ScriptRunner, StatementOutput, split_statements};
+use leakage::{find_shared_texts, text_bucket_count};
+use left_out::{accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, rejected_rows, unknown_class_rows};
+use progress::Progress;
+use write::{bucket_count, write_buckets};
 
-/// The pipeline's SQL, compiled in so the binary runs the very scripts shipped in `sql/`.
-pub const SCRIPTS: [(&str, &str); 6] = [
-    ("sql/01_register.sql", include_str!("../sql/01_register.sql")),
-    ("sql/02_stage.sql", include_str!("../sql/02_stage.sql")),
-    ("sql/03_checks.sql", include_str!("../sql/03_checks.sql")),
-    ("sql/04_split.sql", include_str!("../sql/04_split.sql")),
-    ("sql/05_examples.sql", include_str!("../sql/05_examples.sql")),
-    ("sql/06_write.sql", include_str!("../sql/06_write.sql")),
-];
+pub use options::{DEFAULT_FILE_SIZE, PrepareOptions, defaults};
+pub use write::split_files;
 
 /// Views of one row per class that `prepare` replaces by their values before the full rows meet them.
 pub const SMALL_VIEWS: [&str; 2] = ["class_to_index", "val_boundaries"];
 
 /// Scratch space inside the staging directory, removed before the output is published.
 const WORK_DIRECTORY: &str = ".work";
-
-/// Everything `prepare` needs.
-#[derive(Debug, Clone)]
-pub struct PrepareOptions {
-    pub data: PathBuf,
-    pub vocab: PathBuf,
-    pub out: PathBuf,
-    pub seed: i64,
-    pub test_size: f64,
-    pub stratify: String,
-    pub key: String,
-    pub max_length: Option<usize>,
-    pub overwrite: bool,
-    /// CSV bytes per output file: the rows are staged in `ceil(input size / file_size)` buckets of the shuffle
-    /// order, and each bucket is sorted and written apart, so memory is bounded by a bucket, not the input.
-    pub file_size: u64,
-    /// What to do with rows that cannot be prepared.
-    pub on_bad_rows: OnBadRows,
-    /// Before the split, leave out every row whose cleaned text a row with a smaller key has.
-    pub dedupe: bool,
-    /// The class indices of an earlier run (`class_to_index.json`); rows of other classes are bad rows.
-    pub classes: Option<PathBuf>,
-    pub session: SessionOptions,
-}
-
-/// The default of [`PrepareOptions::file_size`]: a bucket of 32 MiB of the course's CSV is about 180,000 rows,
-/// which a sort holds padded in a few hundred MB.
-pub const DEFAULT_FILE_SIZE: u64 = 32 << 20;
-
-/// `prepare`'s defaults: the course's configuration (used by [`PrepareOptions::new`] and the command's flags).
-pub mod defaults {
-    pub const SEED: i64 = 1234;
-    pub const TEST_SIZE: f64 = 0.2;
-    pub const STRATIFY: &str = "tag";
-    pub const KEY: &str = "id";
-}
-
-impl PrepareOptions {
-    /// `prepare`'s defaults (those of `mlprep prepare`) for the given input, tokenizer and output directory.
-    pub fn new(data: PathBuf, vocab: PathBuf, out: PathBuf) -> Self {
-        Self {
-            data,
-            vocab,
-            out,
-            seed: defaults::SEED,
-            test_size: defaults::TEST_SIZE,
-            stratify: defaults::STRATIFY.into(),
-            key: defaults::KEY.into(),
-            max_length: None,
-            overwrite: false,
-            file_size: DEFAULT_FILE_SIZE,
-            on_bad_rows: OnBadRows::Fail,
-            dedupe: false,
-            classes: None,
-            session: SessionOptions::default(),
-        }
-    }
-}
 
 /// Per split: rows, class counts and token lengths.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -163,7 +106,7 @@ pub struct CheckedOutput {
 /// are `--data` (the file, or the directory and each of its CSV files), `--vocab` and `--classes`. Creates
 /// nothing.
 pub fn check_output(options: &PrepareOptions) -> Result<CheckedOutput> {
-    validate_options(options)?;
+    options.validate()?;
     let mut reads = vec![ReadPath::new("--data", &options.data), ReadPath::new("--vocab", &options.vocab)];
     let data_files = if options.data.is_dir() {
         let files = csv_files_in(&std::path::absolute(&options.data).map_err(|error| io_error(&options.data, error))?)?;
@@ -194,19 +137,6 @@ fn explain_memory_error(error: DataFusionError, options: &PrepareOptions) -> Dat
         options.file_size >> 20,
         options.session.target_partitions
     ))
-}
-
-fn validate_options(options: &PrepareOptions) -> Result<()> {
-    if !(options.test_size > 0.0 && options.test_size < 1.0) {
-        return Err(config_error(format!("--test-size must be between 0 and 1 (exclusive), got {}", options.test_size)));
-    }
-    if options.file_size == 0 {
-        return Err(config_error("--file-size must be at least 1 byte".into()));
-    }
-    if options.max_length.is_some_and(|length| length < 2) {
-        return Err(config_error("--max-length must be at least 2 (room for [CLS] and [SEP])".into()));
-    }
-    Ok(())
 }
 
 async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>, staging: &Path) -> Result<PrepareReport> {
@@ -252,7 +182,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     // On a blocking thread, so that a signal can stop the run while a large input is scanned; in pieces on
     // as many threads as the run has partitions.
     let (files, fields, threads) = (source.files.clone(), source.schema.fields().len(), options.session.target_partitions);
-    let scan = tokio::task::spawn_blocking(move || csv_scan::scan_files(&files, fields, &checked, threads))
+    let scan = tokio::task::spawn_blocking(move || record_scan::scan_files(&files, fields, &checked, threads))
         .await
         .map_err(|error| DataFusionError::External(Box::new(error)))??;
     let mut rejected = rejected_rows(&source, &scan.rejections, options.on_bad_rows)?;
@@ -286,7 +216,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
         for (index, file) in source.files.iter().enumerate() {
             let bad: Vec<Rejection> = scan.rejections.iter().filter(|rejection| rejection.file == index).cloned().collect();
             let copy = copies.join(file.file_name().unwrap_or_default());
-            csv_scan::copy_without(file, &copy, &bad)?;
+            record_scan::copy_without(file, &copy, &bad)?;
         }
         copies
     };
@@ -309,10 +239,10 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     let mut runner = ScriptRunner::new(connect(&options.session).await?, params);
 
     progress.step("registering the CSV");
-    run_embedded(&mut runner, 0).await?;
+    run_embedded(&mut runner, scripts::REGISTER).await?;
 
     progress.step("cleaning and tokenizing every row");
-    let staged = run_embedded(&mut runner, 1).await?;
+    let staged = run_embedded(&mut runner, scripts::STAGE).await?;
     let rows_read = scan.records;
     let rows_staged = copied_rows(&staged)?[0];
     let readable_records = scan.records - scan.rejections.len() as u64;
@@ -325,7 +255,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     progress.step("checking the input");
     let duplicate_keys_query = duplicate_keys_by_bucket(&runner, buckets, options.session.target_partitions).await?;
     runner.set_param("duplicate_keys", duplicate_keys_query);
-    let checks = run_embedded(&mut runner, 2).await?;
+    let checks = run_embedded(&mut runner, scripts::CHECKS).await?;
     let problems = checks.last().map_or(&[][..], |output| &output.batches[..]);
     let (duplicate_keys, duplicates) = duplicate_key_rows(&mut runner, &source, &options.key, &rejected).await?;
     check_problems_are_duplicates(problems)?;
@@ -352,7 +282,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     let mut rows_deduplicated = 0;
     if options.dedupe {
         // The script's view was planned over the accepted rows before the duplicate keys left them.
-        rerun_statement(&mut runner, 2, "CREATE OR REPLACE VIEW duplicate_texts").await?;
+        rerun_statement(&mut runner, scripts::CHECKS, "CREATE OR REPLACE VIEW duplicate_texts").await?;
         let repeated = key_literals(&mut runner, "SELECT key FROM duplicate_texts").await?;
         rows_deduplicated = repeated.len() as u64;
         accept_rows_without(&mut runner, &[duplicate_keys, repeated].concat(), &unknown_classes).await?;
@@ -368,7 +298,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     }
 
     progress.step("splitting");
-    run_embedded(&mut runner, 3).await?;
+    run_embedded(&mut runner, scripts::SPLIT).await?;
     if let Some(classes) = &known_classes {
         use_class_indices(&mut runner, classes).await?;
     }
@@ -377,12 +307,12 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     }
     let text_buckets = text_bucket_count(buckets);
     if text_buckets > 1 {
-        rerun_statement(&mut runner, 4, "CREATE OR REPLACE VIEW examples").await?;
+        rerun_statement(&mut runner, scripts::EXAMPLES, "CREATE OR REPLACE VIEW examples").await?;
         let shared_texts =
             find_shared_texts(&runner, &work, text_buckets, rows_accepted, options.session.target_partitions).await?;
         runner.set_param("shared_texts", shared_texts);
     }
-    let stats = run_embedded(&mut runner, 4).await?;
+    let stats = run_embedded(&mut runner, scripts::EXAMPLES).await?;
     let class_to_index = read_class_to_index(&stats[1].batches)?;
     let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
     let leakage = read_leakage(&stats[4].batches, &stats[6].batches)?;
@@ -445,9 +375,8 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
         class_to_index, train, val, summary, step_times, warnings: Vec::new() })
 }
 
-async fn run_embedded(runner: &mut ScriptRunner, index: usize) -> Result<Vec<StatementOutput>> {
-    let (name, text) = SCRIPTS[index];
-    runner.run_script(name, text, None).await
+async fn run_embedded(runner: &mut ScriptRunner, script: Script) -> Result<Vec<StatementOutput>> {
+    runner.run_script(script.path, script.text, None).await
 }
 
 /// The largest shuffle hash of a validation row: the largest per-class boundary (`sql/04_split.sql`).
@@ -463,9 +392,9 @@ async fn largest_boundary(runner: &mut ScriptRunner) -> Result<u64> {
     Ok(value.unwrap_or(0))
 }
 
-/// Runs again the statement of embedded script `index` that starts with `prefix`.
-async fn rerun_statement(runner: &mut ScriptRunner, index: usize, prefix: &str) -> Result<()> {
-    let (name, text) = SCRIPTS[index];
+/// Runs again the statement of `script` that starts with `prefix`.
+async fn rerun_statement(runner: &mut ScriptRunner, script: Script, prefix: &str) -> Result<()> {
+    let (name, text) = (script.path, script.text);
     let statement = split_statements(text)
         .into_iter()
         .find(|statement| statement.text.starts_with(prefix))
@@ -505,7 +434,7 @@ async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String,
         .collect();
     let sql = format!("CREATE OR REPLACE VIEW class_to_index AS SELECT * FROM (VALUES {}) AS v(class, class_index)", rows.join(", "));
     runner.context().sql(&sql).await?.collect().await?;
-    rerun_statement(runner, 3, "CREATE OR REPLACE VIEW val_boundaries").await
+    rerun_statement(runner, scripts::SPLIT, "CREATE OR REPLACE VIEW val_boundaries").await
 }
 
 fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, val: &SplitReport) -> Result<()> {
@@ -575,62 +504,6 @@ fn check_written(written: &[u64; 2], train: &SplitReport, val: &SplitReport) -> 
     Ok(())
 }
 
-/// The rows each `COPY` statement among `outputs` reports it wrote, in order.
-fn copied_rows(outputs: &[StatementOutput]) -> Result<Vec<u64>> {
-    let copies = outputs.iter().filter(|output| output.sql.trim_start().to_ascii_uppercase().starts_with("COPY"));
-    let rows: Vec<u64> = copies.map(|copy| copied_count(&copy.batches)).collect();
-    if rows.is_empty() {
-        return Err(DataFusionError::Internal("a script that writes ran no COPY statement".into()));
-    }
-    Ok(rows)
-}
-
-/// The row count a `COPY` statement returns.
-pub(crate) fn copied_count(batches: &[RecordBatch]) -> u64 {
-    batches
-        .iter()
-        .filter(|batch| batch.num_columns() > 0)
-        .map(|batch| datafusion::arrow::compute::sum(batch.column(0).as_primitive::<UInt64Type>()).unwrap_or(0))
-        .sum()
-}
-
-/// Replaces the view `name` by a view over its values (`VALUES` with exact types): a small table whose
-/// size the planner then knows, so it joins by sending the table to every partition of the other side
-/// instead of shuffling both by the join key.
-pub async fn materialize_small_view(runner: &mut ScriptRunner, name: &str) -> Result<()> {
-    let batches = runner.context().sql(&format!("SELECT * FROM {name}")).await?.collect().await?;
-    let schema = runner.context().table(name).await?.schema().as_arrow().clone();
-    let body = values_query(&schema, &batches)?;
-    runner.context().sql(&format!("CREATE OR REPLACE VIEW {name} AS {body}")).await?.collect().await?;
-    Ok(())
-}
-
-/// A query giving back the rows of `batches` (of `schema`), with their exact types: `VALUES` literals.
-fn values_query(schema: &datafusion::arrow::datatypes::Schema, batches: &[RecordBatch]) -> Result<String> {
-    let columns: Vec<String> = schema.fields().iter().map(|field| quote_identifier(field.name())).collect();
-    let mut rows = Vec::new();
-    for batch in batches {
-        for row in 0..batch.num_rows() {
-            let values = batch
-                .columns()
-                .iter()
-                .map(|column| typed_literal(column, row))
-                .collect::<Result<Vec<_>>>()?;
-            rows.push(format!("({})", values.join(", ")));
-        }
-    }
-    Ok(if rows.is_empty() {
-        let nulls: Vec<String> = schema
-            .fields()
-            .iter()
-            .map(|field| format!("arrow_cast(NULL, '{}') AS {}", field.data_type(), quote_identifier(field.name())))
-            .collect();
-        format!("SELECT {} WHERE false", nulls.join(", "))
-    } else {
-        format!("SELECT * FROM (VALUES {}) AS v({})", rows.join(", "), columns.join(", "))
-    })
-}
-
 /// The keys several staged rows share, and how many share each, found bucket by bucket (`concurrency`
 /// buckets at a time): all rows of a key have its shuffle hash, so its bucket, and no aggregate holds more
 /// than one bucket's keys (over every key at once, the 10M-row run's peak memory). As a query for
@@ -646,45 +519,6 @@ async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurren
     let schema = context.sql(&per_bucket(0)).await?.schema().as_arrow().clone();
     let found = run_at_once(context, (0..buckets).map(per_bucket).collect(), concurrency).await?;
     values_query(&schema, &found.concat()).map(|query| format!("({query})"))
-}
-
-/// Runs `statements`, `concurrency` at a time (each starting as soon as one ends), and returns their results
-/// in the order of the statements.
-pub(crate) async fn run_at_once(
-    context: &datafusion::prelude::SessionContext,
-    statements: Vec<String>,
-    concurrency: usize,
-) -> Result<Vec<Vec<RecordBatch>>> {
-    use futures::{StreamExt, TryStreamExt};
-    let mut results: Vec<(usize, Vec<RecordBatch>)> = futures::stream::iter(statements.into_iter().enumerate())
-        .map(|(index, sql)| {
-            let context = context.clone();
-            async move { Ok::<_, DataFusionError>((index, context.sql(&sql).await?.collect().await?)) }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    results.sort_unstable_by_key(|(index, _)| *index);
-    Ok(results.into_iter().map(|(_, batches)| batches).collect())
-}
-
-/// `column[row]` as SQL that gives back the same value and type.
-pub(crate) fn typed_literal(column: &ArrayRef, row: usize) -> Result<String> {
-    let data_type = column.data_type();
-    if column.is_null(row) {
-        return Ok(format!("arrow_cast(NULL, '{data_type}')"));
-    }
-    let text = datafusion::arrow::compute::cast(&column.slice(row, 1), &DataType::Utf8)?;
-    let text = text.as_string::<i32>().value(0);
-    Ok(format!("arrow_cast('{}', '{data_type}')", text.replace('\'', "''")))
-}
-
-/// Rows were lost or counted twice on the way. The one cause seen so far is named in the message.
-pub(crate) fn accounting_error(detail: String) -> DataFusionError {
-    DataFusionError::Execution(format!(
-        "row accounting failed: {detail}; no output was kept. This was seen on Ballista 55 clusters after an \
-         executor was lost mid-job (the shuffle output of re-run tasks can be read twice); run the job again"
-    ))
 }
 
 fn read_class_to_index(batches: &[RecordBatch]) -> Result<BTreeMap<String, i64>> {
@@ -737,29 +571,9 @@ fn split_json(report: &SplitReport, max_length: Option<usize>) -> Value {
     })
 }
 
-/// Any column as Utf8 text (labels may be strings of any layout, or numbers).
-pub(crate) fn text_column(array: &ArrayRef) -> Result<StringArray> {
-    let text = datafusion::arrow::compute::cast(array, &DataType::Utf8)?;
-    Ok(text.as_string::<i32>().clone())
-}
-
 fn write_json(path: &Path, value: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|error| DataFusionError::External(Box::new(error)))?;
     std::fs::write(path, text + "\n").map_err(|error| io_error(path, error))
-}
-
-pub(crate) fn io_error(path: &Path, error: std::io::Error) -> DataFusionError {
-    DataFusionError::Execution(format!("'{}': {error}", path.display()))
-}
-
-fn config_error(message: String) -> DataFusionError {
-    DataFusionError::Configuration(message)
-}
-
-impl From<OutputError> for DataFusionError {
-    fn from(error: OutputError) -> Self {
-        DataFusionError::External(Box::new(error))
-    }
 }
 
 #[cfg(test)]

@@ -22,12 +22,14 @@ use futures::StreamExt;
 use mlprep_udfs::tokenizer_cache::{LoadedTokenizer, load_tokenizer};
 use sha2::{Digest, Sha256};
 
-use crate::csv_source::{CsvSource, quote_literal_body};
-use crate::bucketed_write::split_files;
-use crate::pipeline::{PrepareOptions, SCRIPTS, io_error, prepare};
+use crate::engine::{Cluster, SessionOptions, connect};
+use crate::error::io_error;
+use crate::input::CsvSource;
+use crate::prepare::{PrepareOptions, prepare, split_files};
 use crate::publish::{IfExists, write_file};
-use crate::script::ScriptRunner;
-use crate::session::{Cluster, SessionOptions, connect};
+use crate::sql::ScriptRunner;
+use crate::sql::literals::quote_literal_body;
+use crate::sql::scripts;
 
 /// Rows handed to each measured call of (a), (b) and the `tokenize` UDF: large enough that per-call
 /// overheads (thread hand-off, array set-up) vanish, small enough to keep memory flat at any scale.
@@ -129,7 +131,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         Some(vocab) => vocab.clone(),
         None => {
             let path = options.work_dir.join("synthetic-vocab.txt");
-            write_file(&path, IfExists::KeepIfIdentical, |out| out.write_all(crate::synthetic::demo_vocabulary().as_bytes()))?
+            write_file(&path, IfExists::KeepIfIdentical, |out| out.write_all(crate::tools::synthetic::demo_vocabulary().as_bytes()))?
         }
     };
     let vocab_text = vocab.to_string_lossy().into_owned();
@@ -186,7 +188,7 @@ fn generate_data(options: &BenchOptions) -> Result<(PathBuf, Option<Measurement>
     let peak = PeakMemory::start();
     let started = Instant::now();
     let path = write_file(&path, IfExists::KeepIfIdentical, |out| {
-        crate::synthetic::write_projects_csv(out, options.rows, options.seed)
+        crate::tools::synthetic::write_projects_csv(out, options.rows, options.seed)
     })?;
     let elapsed = started.elapsed();
     let bytes = std::fs::metadata(&path).map_err(|error| io_error(&path, error))?.len();
@@ -415,7 +417,7 @@ async fn measure_prepare(
         ..PrepareOptions::new(data.to_path_buf(), vocab.to_path_buf(), out.to_path_buf())
     };
     // As `mlprep prepare --partitions N` does: a runtime of N threads, so N is the cores the run may use.
-    let runtime = crate::session::tokio_runtime(Some(partitions)).map_err(DataFusionError::IoError)?;
+    let runtime = crate::engine::session::tokio_runtime(Some(partitions)).map_err(DataFusionError::IoError)?;
     let peak = PeakMemory::start();
     let started = Instant::now();
     let (report, elapsed) = tokio::task::spawn_blocking(move || {
@@ -486,8 +488,7 @@ async fn register_csv(data: &Path, partitions: usize) -> Result<ScriptRunner> {
     ]);
     let options = SessionOptions { target_partitions: partitions, ..SessionOptions::default() };
     let mut runner = ScriptRunner::new(connect(&options).await?, params);
-    let (name, text) = SCRIPTS[0];
-    runner.run_script(name, text, None).await?;
+    runner.run_script(scripts::REGISTER.path, scripts::REGISTER.text, None).await?;
     Ok(runner)
 }
 

@@ -8,7 +8,7 @@ use datafusion::config::FormatOptions;
 pub use datafusion_cli::print_format::PrintFormat;
 pub use datafusion_cli::print_options::MaxRows;
 
-use crate::script::StatementOutput;
+use mlprep::sql::StatementOutput;
 
 /// How results are shown.
 #[derive(Debug, Clone)]

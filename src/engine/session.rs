@@ -96,15 +96,6 @@ pub fn session_state(options: &SessionOptions) -> Result<SessionState> {
     Ok(state)
 }
 
-/// A session context with mlprep's functions registered, running where `options.cluster` says.
-pub async fn connect(options: &SessionOptions) -> Result<SessionContext> {
-    match &options.cluster {
-        Cluster::Local => Ok(SessionContext::new_with_state(session_state(options)?)),
-        Cluster::Standalone => crate::cluster::standalone_context(options).await,
-        Cluster::Remote(url) => crate::cluster::remote_context(url, options).await,
-    }
-}
-
 /// A local session context with mlprep's functions registered.
 pub fn session_context(options: &SessionOptions) -> Result<SessionContext> {
     Ok(SessionContext::new_with_state(session_state(options)?))

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 
 use datafusion::common::{DataFusionError, Result};
 
-use crate::pipeline::{SCRIPTS, copied_count, io_error, run_at_once};
-use crate::script::{ScriptRunner, split_statements, substitute};
+use crate::error::io_error;
+use crate::sql::results::{copied_count, run_at_once};
+use crate::sql::script::substitute;
+use crate::sql::scripts;
+use crate::sql::{ScriptRunner, split_statements};
 
 /// At most this many buckets (open files while staging), whatever the input size.
 pub(crate) const MAX_BUCKETS: u64 = 4096;
@@ -47,7 +50,7 @@ pub(crate) async fn write_buckets(
     last_val_hash: u64,
     concurrency: usize,
 ) -> Result<[u64; 2]> {
-    let (name, text) = SCRIPTS[5];
+    let (name, text) = (scripts::WRITE.path, scripts::WRITE.text);
     let context = runner.context().clone();
     // The script's settings apply to the session, once, before any bucket is written.
     let (settings, copy_statements): (Vec<_>, Vec<_>) =

@@ -19,8 +19,9 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
 
-use crate::output::{FORMAT_NAMES, MaxRows, OutputOptions, format_name, parse_format, print_output};
-use crate::script::{ScriptRunner, StatementOutput};
+use mlprep::sql::{ScriptRunner, StatementOutput};
+
+use super::print::{FORMAT_NAMES, MaxRows, OutputOptions, format_name, parse_format, print_output};
 
 /// The shell's commands, as `\?` lists them.
 const COMMANDS: &[(&str, &str)] = &[

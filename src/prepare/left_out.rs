@@ -9,11 +9,14 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::{DataFusionError, Result};
 
-use crate::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLASS};
-use crate::csv_scan::{self, Rejection};
-use crate::csv_source::CsvSource;
-use crate::pipeline::{PrepareOptions, accounting_error, text_column, typed_literal};
-use crate::script::ScriptRunner;
+use super::options::PrepareOptions;
+use crate::error::accounting_error;
+use crate::input::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLASS};
+use crate::input::csv_source::CsvSource;
+use crate::input::record_scan::{self, Rejection};
+use crate::sql::ScriptRunner;
+use crate::sql::literals::typed_literal;
+use crate::sql::results::text_column;
 
 /// Rows `accepted_rows` can leave out by key (a filter with one literal per key).
 pub(crate) const MAX_LEFT_OUT_KEYS: usize = 1_000_000;
@@ -21,7 +24,7 @@ pub(crate) const MAX_LEFT_OUT_KEYS: usize = 1_000_000;
 /// The scan's bad records as rejected rows; their text is read from the file only when it is kept (`skip`).
 pub(crate) fn rejected_rows(source: &CsvSource, rejections: &[Rejection], policy: OnBadRows) -> Result<Vec<RejectedRow>> {
     let texts = match policy {
-        OnBadRows::Skip => csv_scan::record_texts(&source.files, rejections)?,
+        OnBadRows::Skip => record_scan::record_texts(&source.files, rejections)?,
         OnBadRows::Fail => vec![String::new(); rejections.len()],
     };
     Ok(rejections
@@ -89,7 +92,7 @@ fn rows_with_values(
         return Err(accounting_error(format!("{expected} rows {what}, but {} were found in the input", found.len())));
     }
     let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
-    let texts = csv_scan::record_texts(&source.files, &locations)?;
+    let texts = record_scan::record_texts(&source.files, &locations)?;
     Ok(found
         .into_iter()
         .zip(texts)

@@ -13,7 +13,8 @@ use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{DataFusionError, Result};
 
-use crate::csv_scan::{CheckedColumn, Rejection};
+use super::record_scan::{CheckedColumn, Rejection};
+use crate::sql::literals::quote_identifier;
 
 /// Records read to infer column types.
 const INFERENCE_RECORDS: usize = 10_000;
@@ -181,7 +182,7 @@ impl CsvSource {
                 }
             }
             let mut locations: Vec<Rejection> = found[first_found..].iter().map(|(_, location)| location.clone()).collect();
-            crate::csv_scan::to_record_starts(path, &mut locations)?;
+            super::record_scan::to_record_starts(path, &mut locations)?;
             for ((_, location), adjusted) in found[first_found..].iter_mut().zip(locations) {
                 *location = adjusted;
             }
@@ -252,16 +253,6 @@ pub fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
         return Err(DataFusionError::Execution(format!("input directory '{}' has no .csv file", directory.display())));
     }
     Ok(files)
-}
-
-/// Double-quotes an identifier so any header name (spaces, capitals) works in SQL.
-pub fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// Escapes text for a single-quoted SQL string literal.
-pub fn quote_literal_body(text: &str) -> String {
-    text.replace('\'', "''")
 }
 
 fn sql_type(data_type: &DataType) -> &'static str {

@@ -11,9 +11,10 @@ use std::path::Path;
 
 use datafusion::common::Result;
 
-use crate::csv_source::quote_literal_body;
-use crate::pipeline::{accounting_error, copied_count, io_error, run_at_once};
-use crate::script::ScriptRunner;
+use crate::error::{accounting_error, io_error};
+use crate::sql::ScriptRunner;
+use crate::sql::literals::quote_literal_body;
+use crate::sql::results::{copied_count, run_at_once};
 
 /// Shuffle buckets (`--file-size` of CSV each) per range of the text hash: up to 8 buckets (the course's
 /// CSV: ~1.5M rows, an aggregate of ~60 MB) the texts are counted in one aggregate.

@@ -3,7 +3,7 @@
 //!
 //! Ballista needs the functions in three places: the client (to plan), the scheduler (to decode and plan
 //! the stages; its session builder) and every executor (to decode and run tasks; its function registry).
-//! Each is built from the same [`session_state`](crate::session::session_state) set-up, so DataFusion's
+//! Each is built from the same [`session_state`](super::session::session_state) set-up, so DataFusion's
 //! built-in functions stay registered next to mlprep's.
 
 use std::net::SocketAddr;
@@ -22,7 +22,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::session::{SessionOptions, configure, runtime_env, with_mlprep_settings};
+use super::session::{SessionOptions, configure, runtime_env, with_mlprep_settings};
 
 /// A client session state for Ballista: Ballista's configuration, mlprep's settings and functions.
 fn client_state(options: &SessionOptions) -> Result<SessionState> {
@@ -158,7 +158,7 @@ pub struct ExecutorOptions {
 
 /// Runs a Ballista executor until the process ends.
 pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
-    let functions = crate::session::session_state(&SessionOptions::default())?;
+    let functions = super::session::session_state(&SessionOptions::default())?;
     let mut config = ExecutorProcessConfig {
         bind_host: options.bind_host,
         port: options.bind_port,
