@@ -35,18 +35,19 @@ FROM (
 )
 WHERE copy > 1;
 
--- Every problem (at most 20 shown); none is expected.
-SELECT problem, key
+-- Every problem (at most 20 shown), by kind (null_class, null_key, duplicate_key); none is expected.
+SELECT kind, problem, key
 FROM (
-    SELECT 'NULL or empty class in column ${stratify:-tag}' AS problem, CAST(key AS VARCHAR) AS key
+    SELECT 'null_class' AS kind, 'NULL or empty class in column ${stratify:-tag}' AS problem,
+           CAST(key AS VARCHAR) AS key
     FROM staged_rows
     WHERE class IS NULL OR CAST(class AS VARCHAR) = ''
     UNION ALL
-    SELECT 'NULL key in column ${key:-id}' AS problem, CAST(NULL AS VARCHAR) AS key
+    SELECT 'null_key' AS kind, 'NULL key in column ${key:-id}' AS problem, CAST(NULL AS VARCHAR) AS key
     FROM staged_rows
     WHERE key IS NULL
     UNION ALL
-    SELECT 'duplicate key in column ${key:-id} (' || CAST(copies AS VARCHAR) || ' rows)' AS problem,
+    SELECT 'duplicate_key' AS kind, 'duplicate key in column ${key:-id} (' || CAST(copies AS VARCHAR) || ' rows)' AS problem,
            CAST(key AS VARCHAR) AS key
     FROM duplicate_keys
 )

@@ -5,8 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::common::{DataFusionError, Result};
 
 use super::options::PrepareOptions;
@@ -16,7 +15,7 @@ use crate::input::csv_source::CsvSource;
 use crate::input::record_scan::{self, Rejection};
 use crate::sql::ScriptRunner;
 use crate::sql::literals::typed_literal;
-use crate::sql::results::text_column;
+use crate::sql::results::{column, int64_column, text_column};
 
 /// Rows `accepted_rows` can leave out by key (a filter with one literal per key).
 pub(crate) const MAX_LEFT_OUT_KEYS: usize = 1_000_000;
@@ -52,11 +51,11 @@ pub(crate) async fn duplicate_key_rows(
     let mut copies: HashMap<String, i64> = HashMap::new();
     let mut literals = Vec::new();
     for batch in &batches {
-        let keys = text_column(batch.column(0))?;
-        let counts = batch.column(1).as_primitive::<Int64Type>();
+        let keys = text_column(batch, "key")?;
+        let counts = int64_column(batch, "copies")?;
         for row in 0..batch.num_rows() {
             copies.insert(keys.value(row).to_owned(), counts.value(row));
-            literals.push(typed_literal(batch.column(0), row)?);
+            literals.push(typed_literal(column(batch, "key")?, row)?);
         }
     }
     if copies.is_empty() {
@@ -103,13 +102,13 @@ fn rows_with_values(
         .collect())
 }
 
-/// The first column of `sql`'s result as SQL literals of its type.
+/// The `key` column of `sql`'s result as SQL literals of its type.
 pub(crate) async fn key_literals(runner: &mut ScriptRunner, sql: &str) -> Result<Vec<String>> {
     let batches = runner.context().sql(sql).await?.collect().await?;
     let mut literals = Vec::new();
     for batch in &batches {
         for row in 0..batch.num_rows() {
-            literals.push(typed_literal(batch.column(0), row)?);
+            literals.push(typed_literal(column(batch, "key")?, row)?);
         }
     }
     Ok(literals)
@@ -160,12 +159,12 @@ pub(crate) async fn unknown_class_rows(
     let mut labels = Vec::new();
     let mut rows_in_sql = 0;
     for batch in &batches {
-        let names = text_column(batch.column(0))?;
-        let counts = batch.column(1).as_primitive::<Int64Type>();
+        let names = text_column(batch, "class")?;
+        let counts = int64_column(batch, "n")?;
         for row in 0..batch.num_rows() {
             if !classes.contains_key(names.value(row)) {
                 labels.push(names.value(row).to_owned());
-                literals.push(typed_literal(batch.column(0), row)?);
+                literals.push(typed_literal(column(batch, "class")?, row)?);
                 rows_in_sql += counts.value(row) as u64;
             }
         }
@@ -185,11 +184,10 @@ pub(crate) async fn unknown_class_rows(
 pub(crate) fn check_problems_are_duplicates(problems: &[RecordBatch]) -> Result<()> {
     let mut other = Vec::new();
     for batch in problems {
-        let kinds = text_column(batch.column(0))?;
-        let keys = text_column(batch.column(1))?;
+        let (kinds, problems, keys) = (text_column(batch, "kind")?, text_column(batch, "problem")?, text_column(batch, "key")?);
         for row in 0..batch.num_rows() {
-            if !kinds.value(row).starts_with("duplicate key") {
-                other.push(format!("{} (key {})", kinds.value(row), if keys.is_valid(row) { keys.value(row) } else { "NULL" }));
+            if kinds.value(row) != "duplicate_key" {
+                other.push(format!("{} (key {})", problems.value(row), if keys.is_valid(row) { keys.value(row) } else { "NULL" }));
             }
         }
     }

@@ -9,8 +9,7 @@ mod write;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Int64Type, UInt64Type};
+use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::common::{DataFusionError, Result};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -23,7 +22,7 @@ use crate::input::csv_source::{CsvSource, csv_files_in};
 use crate::input::record_scan::{self, Rejection};
 use crate::publish::{OutputDir, ReadPath};
 use crate::sql::literals::{materialize_small_view, quote_identifier, quote_literal_body, values_query};
-use crate::sql::results::{copied_rows, run_at_once, text_column};
+use crate::sql::results::{copied_rows, int64_column, result_with_columns, run_at_once, text_column, uint64_column};
 use crate::sql::scripts::{self, Script};
 use crate::sql::{ScriptRunner, StatementOutput, split_statements};
 use leakage::{find_shared_texts, text_bucket_count};
@@ -313,9 +312,13 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
         runner.set_param("shared_texts", shared_texts);
     }
     let stats = run_embedded(&mut runner, scripts::EXAMPLES).await?;
-    let class_to_index = read_class_to_index(&stats[1].batches)?;
-    let (mut train, mut val) = read_split_reports(&stats[2].batches)?;
-    let leakage = read_leakage(&stats[4].batches, &stats[6].batches)?;
+    let class_to_index = read_class_to_index(result_with_columns(&stats, &["class", "class_index"])?)?;
+    let split_counts = ["split", "tag", "rows", "min_tokens", "max_tokens", "total_tokens"];
+    let (mut train, mut val) = read_split_reports(result_with_columns(&stats, &split_counts)?)?;
+    let leakage = read_leakage(
+        result_with_columns(&stats, &LEAKAGE_TOTALS)?,
+        result_with_columns(&stats, &["text", "train_rows", "val_rows"])?,
+    )?;
     check_split(options, rows_accepted, &train, &val)?;
     check_split_sizes(options.test_size, &class_to_index, known_classes.as_ref(), &train, &val)?;
     for split in [&mut train, &mut val] {
@@ -381,15 +384,12 @@ async fn run_embedded(runner: &mut ScriptRunner, script: Script) -> Result<Vec<S
 
 /// The largest shuffle hash of a validation row: the largest per-class boundary (`sql/04_split.sql`).
 async fn largest_boundary(runner: &mut ScriptRunner) -> Result<u64> {
-    let batches = runner.context().sql("SELECT MAX(last_val_hash) FROM val_boundaries").await?.collect().await?;
-    let value = batches
-        .iter()
-        .find(|batch| batch.num_rows() > 0)
-        .map(|batch| batch.column(0).as_primitive::<UInt64Type>())
-        .filter(|values| values.is_valid(0))
-        .map(|values| values.value(0));
+    let sql = "SELECT MAX(last_val_hash) AS last_val_hash FROM val_boundaries";
+    let batches = runner.context().sql(sql).await?.collect().await?;
+    let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else { return Ok(0) };
+    let values = uint64_column(batch, "last_val_hash")?;
     // Without a boundary there is no validation row: bucket 0 still gets its (empty) file.
-    Ok(value.unwrap_or(0))
+    Ok(if values.is_valid(0) { values.value(0) } else { 0 })
 }
 
 /// Runs again the statement of `script` that starts with `prefix`.
@@ -403,19 +403,23 @@ async fn rerun_statement(runner: &mut ScriptRunner, script: Script, prefix: &str
     Ok(())
 }
 
+/// The leakage totals of `sql/05_examples.sql`, as `summary.json` names them.
+const LEAKAGE_TOTALS: [&str; 5] =
+    ["shared_texts", "rows_sharing_a_text", "texts_in_both_splits", "val_rows_with_a_train_text", "train_rows_with_a_val_text"];
+
 /// Cleaned texts shared by rows, and those in both splits, for `summary.json` (outputs of
 /// `sql/05_examples.sql`: the totals, then the texts in both splits that most validation rows have).
 fn read_leakage(totals: &[RecordBatch], texts: &[RecordBatch]) -> Result<Value> {
     let mut leakage = serde_json::Map::new();
     for batch in totals.iter().filter(|batch| batch.num_rows() > 0) {
-        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-            leakage.insert(field.name().clone(), json!(column.as_primitive::<Int64Type>().value(0)));
+        for name in LEAKAGE_TOTALS {
+            leakage.insert(name.to_owned(), json!(int64_column(batch, name)?.value(0)));
         }
     }
     let mut examples = Vec::new();
     for batch in texts {
-        let text = text_column(batch.column(0))?;
-        let (train, val) = (batch.column(1).as_primitive::<Int64Type>(), batch.column(2).as_primitive::<Int64Type>());
+        let text = text_column(batch, "text")?;
+        let (train, val) = (int64_column(batch, "train_rows")?, int64_column(batch, "val_rows")?);
         for row in 0..batch.num_rows() {
             examples.push(json!({ "text": text.value(row), "train_rows": train.value(row), "val_rows": val.value(row) }));
         }
@@ -524,8 +528,8 @@ async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurren
 fn read_class_to_index(batches: &[RecordBatch]) -> Result<BTreeMap<String, i64>> {
     let mut classes = BTreeMap::new();
     for batch in batches {
-        let names = text_column(batch.column(0))?;
-        let indices = batch.column(1).as_primitive::<Int64Type>();
+        let names = text_column(batch, "class")?;
+        let indices = int64_column(batch, "class_index")?;
         for row in 0..batch.num_rows() {
             classes.insert(names.value(row).to_owned(), indices.value(row));
         }
@@ -537,12 +541,12 @@ fn read_split_reports(batches: &[RecordBatch]) -> Result<(SplitReport, SplitRepo
     let mut train = SplitReport { min_tokens: i64::MAX, ..Default::default() };
     let mut val = SplitReport { min_tokens: i64::MAX, ..Default::default() };
     for batch in batches {
-        let splits = text_column(batch.column(0))?;
-        let classes = text_column(batch.column(1))?;
-        let rows = batch.column(2).as_primitive::<Int64Type>();
-        let min_tokens = batch.column(3).as_primitive::<Int64Type>();
-        let max_tokens = batch.column(4).as_primitive::<Int64Type>();
-        let total_tokens = batch.column(5).as_primitive::<Int64Type>();
+        let splits = text_column(batch, "split")?;
+        let classes = text_column(batch, "tag")?;
+        let rows = int64_column(batch, "rows")?;
+        let min_tokens = int64_column(batch, "min_tokens")?;
+        let max_tokens = int64_column(batch, "max_tokens")?;
+        let total_tokens = int64_column(batch, "total_tokens")?;
         for row in 0..batch.num_rows() {
             let report = if splits.value(row) == "train" { &mut train } else { &mut val };
             report.rows += rows.value(row) as u64;
