@@ -1,16 +1,27 @@
 //! `clean_text(text)`: the course's text cleaning, byte for byte.
 
-use std::sync::LazyLock;
-
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion_macros::user_doc;
 
 use crate::common::{StringColumn, StringColumnBuilder, coerce_text_argument, invoke_on_arrays};
 use crate::text_cleaner::TextCleaner;
 
+#[user_doc(
+    doc_section(label = "mlprep Functions"),
+    description = "Cleans text exactly as the Made-With-ML course's `clean_text` (Python `re`) does: lowercase with full \
+         Unicode case mapping; remove the 179 English stopwords as whole words (Python's Unicode word \
+         boundaries, alternation order kept); every run of characters outside [a-z0-9] becomes one space; \
+         strip; finally delete every `http` followed by non-space characters. The last step runs after the \
+         others, as in the original, so a URL leaves a double space (`https://a.b/c` becomes ` a b c`). \
+         Returns the same string type as its argument; NULL gives NULL.",
+    syntax_example = "clean_text(text)",
+    sql_example = "```sql\n> SELECT clean_text('The State-of-the-Art: https://arxiv.org/abs/1706') AS cleaned;\n+-------------------------------+\n| cleaned                       |\n+-------------------------------+\n| state art  arxiv org abs 1706 |\n+-------------------------------+\n```",
+    argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CleanText {
     signature: Signature,
@@ -21,24 +32,6 @@ impl Default for CleanText {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
 }
-
-static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DocSection { include: true, label: "mlprep Functions", description: None },
-        "Cleans text exactly as the Made-With-ML course's `clean_text` (Python `re`) does: lowercase with full \
-         Unicode case mapping; remove the 179 English stopwords as whole words (Python's Unicode word \
-         boundaries, alternation order kept); every run of characters outside [a-z0-9] becomes one space; \
-         strip; finally delete every `http` followed by non-space characters. The last step runs after the \
-         others, as in the original, so a URL leaves a double space (`https://a.b/c` becomes ` a b c`). \
-         Returns the same string type as its argument; NULL gives NULL.",
-        "clean_text(text)",
-    )
-    .with_sql_example(
-        "```sql\n> SELECT clean_text('The State-of-the-Art: https://arxiv.org/abs/1706') AS cleaned;\n+-------------------------------+\n| cleaned                       |\n+-------------------------------+\n| state art  arxiv org abs 1706 |\n+-------------------------------+\n```",
-    )
-    .with_argument("text", "String expression (Utf8, LargeUtf8 or Utf8View).")
-    .build()
-});
 
 impl ScalarUDFImpl for CleanText {
     fn name(&self) -> &str {
@@ -76,6 +69,6 @@ impl ScalarUDFImpl for CleanText {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOCUMENTATION)
+        self.doc()
     }
 }

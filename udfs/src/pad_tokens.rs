@@ -1,17 +1,31 @@
 //! `pad_tokens(ids, length, pad_id)`: token ids truncated or padded to a length, with their attention mask.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, ListArray};
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion_macros::user_doc;
 
 use crate::common::{coerce_integer_argument, invoke_on_arrays};
 use crate::token_lists::{MaxLengths, TokenLists, tokenize_return_type};
 
+#[user_doc(
+    doc_section(label = "mlprep Functions"),
+    description = "Fits token ids to `length`: longer lists are truncated keeping their last id (`[SEP]`) last, shorter \
+         ones padded with `pad_id` and mask 0. Returns the same `{ids, masks}` struct as `tokenize`, so \
+         `pad_tokens(tokenize(text, tok)['ids'], n, 0)` equals `tokenize(text, tok, n)`: tokenize once, unpadded, \
+         and choose the length later (e.g. the longest row of a split). NULL ids give NULL.",
+    syntax_example = "pad_tokens(ids, length, pad_id)",
+    sql_example = "```sql\n> SELECT pad_tokens([102, 1845, 103], 5, 0) AS padded;\n+------------------------------------------------+\n| padded                                         |\n+------------------------------------------------+\n| {ids: [102, 1845, 103, 0, 0], masks: [1, 1, 1, 0, 0]} |\n+------------------------------------------------+\n```",
+    argument(name = "ids", description = "List of integer token ids, e.g. `tokenize(...)['ids']`."),
+    argument(name = "length", description = "Integer >= 2 (a constant or a column): the number of ids every row gets."),
+    argument(name = "pad_id", description = "Integer constant: the id of `[PAD]` (0 in BERT vocabularies)."),
+    related_udf(name = "tokenize"),
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct PadTokens {
     signature: Signature,
@@ -22,25 +36,6 @@ impl Default for PadTokens {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
 }
-
-static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DocSection { include: true, label: "mlprep Functions", description: None },
-        "Fits token ids to `length`: longer lists are truncated keeping their last id (`[SEP]`) last, shorter \
-         ones padded with `pad_id` and mask 0. Returns the same `{ids, masks}` struct as `tokenize`, so \
-         `pad_tokens(tokenize(text, tok)['ids'], n, 0)` equals `tokenize(text, tok, n)`: tokenize once, unpadded, \
-         and choose the length later (e.g. the longest row of a split). NULL ids give NULL.",
-        "pad_tokens(ids, length, pad_id)",
-    )
-    .with_sql_example(
-        "```sql\n> SELECT pad_tokens([102, 1845, 103], 5, 0) AS padded;\n+------------------------------------------------+\n| padded                                         |\n+------------------------------------------------+\n| {ids: [102, 1845, 103, 0, 0], masks: [1, 1, 1, 0, 0]} |\n+------------------------------------------------+\n```",
-    )
-    .with_argument("ids", "List of integer token ids, e.g. `tokenize(...)['ids']`.")
-    .with_argument("length", "Integer >= 2 (a constant or a column): the number of ids every row gets.")
-    .with_argument("pad_id", "Integer constant: the id of `[PAD]` (0 in BERT vocabularies).")
-    .with_related_udf("tokenize")
-    .build()
-});
 
 impl ScalarUDFImpl for PadTokens {
     fn name(&self) -> &str {
@@ -106,7 +101,7 @@ impl ScalarUDFImpl for PadTokens {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOCUMENTATION)
+        self.doc()
     }
 }
 

@@ -1,13 +1,14 @@
 //! `seeded_hash(seed, value, ...)`: a release- and platform-stable 64-bit hash, the shuffle key of mlprep.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, UInt64Type};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion_macros::user_doc;
 
 use crate::common::{StringColumn, coerce_integer_argument, invoke_on_arrays, is_string_type};
 use crate::xxhash64::xxh64;
@@ -15,6 +16,22 @@ use crate::xxhash64::xxh64;
 /// Folded into the running hash for a NULL value, so that NULL differs from every value, including the empty string.
 const NULL_MARKER: u64 = 0x6e75_6c6c_6e75_6c6c;
 
+#[user_doc(
+    doc_section(label = "mlprep Functions"),
+    description = "Hashes one or more values with a seed into a UInt64 that never changes across releases, \
+         platforms or partitionings: the shuffle key of mlprep's seeded, stratified split.\n\n\
+         Algorithm: h0 = seed reinterpreted as UInt64; for each value v_i, h_i = XXH64(bytes(v_i), h_(i-1)); \
+         the result is h_n. bytes(v): integers are widened to 64 bits and written little-endian (so 6 hashes \
+         the same as an Int32, Int64 or UInt8); floats as the little-endian IEEE-754 bits of the Float64 \
+         (-0.0 as 0.0, every NaN as the canonical NaN); booleans as one byte 0 or 1; strings as their UTF-8 \
+         bytes (Utf8, LargeUtf8 and Utf8View alike); binary as its bytes; any other type (dates, timestamps, \
+         decimals) as the UTF-8 bytes of its cast to a string. A NULL value gives \
+         h_i = XXH64(empty, h_(i-1) XOR 0x6e756c6c6e756c6c). NULL seed gives NULL.",
+    syntax_example = "seeded_hash(seed, value[, value ...])",
+    sql_example = "```sql\n> SELECT seeded_hash(1234, 6);\n+-----------------------------------+\n| seeded_hash(Int64(1234),Int64(6)) |\n+-----------------------------------+\n| 439669070531309779                |\n+-----------------------------------+\n```",
+    argument(name = "seed", description = "Integer seed (any integer type)."),
+    argument(name = "value", description = "One or more values of any type; their order matters."),
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct SeededHash {
     signature: Signature,
@@ -25,28 +42,6 @@ impl Default for SeededHash {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
 }
-
-static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DocSection { include: true, label: "mlprep Functions", description: None },
-        "Hashes one or more values with a seed into a UInt64 that never changes across releases, \
-         platforms or partitionings: the shuffle key of mlprep's seeded, stratified split.\n\n\
-         Algorithm: h0 = seed reinterpreted as UInt64; for each value v_i, h_i = XXH64(bytes(v_i), h_(i-1)); \
-         the result is h_n. bytes(v): integers are widened to 64 bits and written little-endian (so 6 hashes \
-         the same as an Int32, Int64 or UInt8); floats as the little-endian IEEE-754 bits of the Float64 \
-         (-0.0 as 0.0, every NaN as the canonical NaN); booleans as one byte 0 or 1; strings as their UTF-8 \
-         bytes (Utf8, LargeUtf8 and Utf8View alike); binary as its bytes; any other type (dates, timestamps, \
-         decimals) as the UTF-8 bytes of its cast to a string. A NULL value gives \
-         h_i = XXH64(empty, h_(i-1) XOR 0x6e756c6c6e756c6c). NULL seed gives NULL.",
-        "seeded_hash(seed, value[, value ...])",
-    )
-    .with_sql_example(
-        "```sql\n> SELECT seeded_hash(1234, 6);\n+-----------------------------------+\n| seeded_hash(Int64(1234),Int64(6)) |\n+-----------------------------------+\n| 439669070531309779                |\n+-----------------------------------+\n```",
-    )
-    .with_argument("seed", "Integer seed (any integer type).")
-    .with_argument("value", "One or more values of any type; their order matters.")
-    .build()
-});
 
 impl ScalarUDFImpl for SeededHash {
     fn name(&self) -> &str {
@@ -82,7 +77,7 @@ impl ScalarUDFImpl for SeededHash {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOCUMENTATION)
+        self.doc()
     }
 }
 

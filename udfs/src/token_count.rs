@@ -1,16 +1,27 @@
 //! `token_count(text, tokenizer)`: how many ids `tokenize` gives, special tokens included.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, Int64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion_macros::user_doc;
 
 use crate::tokenize::{coerce_tokenizer_arguments, encode_rows_into};
 
+#[user_doc(
+    doc_section(label = "mlprep Functions"),
+    description = "The number of token ids `tokenize(text, tokenizer)` gives, `[CLS]` and `[SEP]` included, before any \
+         truncation: use it to choose a padding length or report length statistics. NULL text gives NULL.",
+    syntax_example = "token_count(text, tokenizer)",
+    sql_example = "```sql\n> SELECT max(token_count(clean_text(title), 'vocab.txt')) FROM projects;\n```",
+    argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
+    argument(name = "tokenizer", description = "Path of a BERT vocab.txt or a HuggingFace tokenizer.json."),
+    related_udf(name = "tokenize"),
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct TokenCount {
     signature: Signature,
@@ -21,22 +32,6 @@ impl Default for TokenCount {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
 }
-
-static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DocSection { include: true, label: "mlprep Functions", description: None },
-        "The number of token ids `tokenize(text, tokenizer)` gives, `[CLS]` and `[SEP]` included, before any \
-         truncation: use it to choose a padding length or report length statistics. NULL text gives NULL.",
-        "token_count(text, tokenizer)",
-    )
-    .with_sql_example(
-        "```sql\n> SELECT max(token_count(clean_text(title), 'vocab.txt')) FROM projects;\n```",
-    )
-    .with_argument("text", "String expression (Utf8, LargeUtf8 or Utf8View).")
-    .with_argument("tokenizer", "Path of a BERT vocab.txt or a HuggingFace tokenizer.json.")
-    .with_related_udf("tokenize")
-    .build()
-});
 
 impl ScalarUDFImpl for TokenCount {
     fn name(&self) -> &str {
@@ -72,6 +67,6 @@ impl ScalarUDFImpl for TokenCount {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOCUMENTATION)
+        self.doc()
     }
 }

@@ -1,19 +1,36 @@
 //! `tokenize(text, tokenizer[, max_length])`: BERT WordPiece token ids and attention mask.
 
-use std::sync::LazyLock;
-
 use datafusion::arrow::array::Array;
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion_macros::user_doc;
 
 use crate::common::{StringColumn, coerce_integer_argument, coerce_text_argument};
 use crate::token_lists::{MaxLengths, TokenLists, tokenize_return_type};
 use crate::tokenizer_cache::{EncodeScratch, TokenizerArgument};
 
+#[user_doc(
+    doc_section(label = "mlprep Functions"),
+    description = "Tokenizes text with a BERT WordPiece tokenizer. Returns a struct `{ids: List<Int64>, masks: \
+         List<Int64>}`: the token ids with `[CLS]` first and `[SEP]` last, and the attention mask (1 per token). \
+         `tokenizer` is the path of a BERT `vocab.txt` (encoded as BERT uncased: lowercase, strip accents, \
+         split punctuation, greedy longest-match WordPiece, a word over 100 characters becomes `[UNK]`) or of \
+         a HuggingFace `tokenizer.json`; it is loaded once per process. With `max_length`, longer encodings \
+         are truncated to `max_length` keeping `[SEP]` last, and shorter ones padded with the `[PAD]` id and \
+         mask 0, so every row has exactly `max_length` ids. NULL text gives NULL. Read the parts with \
+         `tokenize(...)['ids']` and `tokenize(...)['masks']`.",
+    syntax_example = "tokenize(text, tokenizer[, max_length])",
+    sql_example = "```sql\n> SELECT tokenize('graph neural networks', 'vocab.txt', 8)['ids'] AS ids;\n+-----------------------------------------+\n| ids                                     |\n+-----------------------------------------+\n| [102, 1845, 3687, 2449, 103, 0, 0, 0]   |\n+-----------------------------------------+\n```",
+    argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
+    argument(name = "tokenizer", description = "Path of a BERT vocab.txt or a HuggingFace tokenizer.json."),
+    argument(name = "max_length", description = "Optional integer >= 2 (a constant or a column): truncate and pad the row to this many ids."),
+    related_udf(name = "token_count"),
+    related_udf(name = "clean_text"),
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Tokenize {
     signature: Signature,
@@ -24,30 +41,6 @@ impl Default for Tokenize {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
 }
-
-static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
-        DocSection { include: true, label: "mlprep Functions", description: None },
-        "Tokenizes text with a BERT WordPiece tokenizer. Returns a struct `{ids: List<Int64>, masks: \
-         List<Int64>}`: the token ids with `[CLS]` first and `[SEP]` last, and the attention mask (1 per token). \
-         `tokenizer` is the path of a BERT `vocab.txt` (encoded as BERT uncased: lowercase, strip accents, \
-         split punctuation, greedy longest-match WordPiece, a word over 100 characters becomes `[UNK]`) or of \
-         a HuggingFace `tokenizer.json`; it is loaded once per process. With `max_length`, longer encodings \
-         are truncated to `max_length` keeping `[SEP]` last, and shorter ones padded with the `[PAD]` id and \
-         mask 0, so every row has exactly `max_length` ids. NULL text gives NULL. Read the parts with \
-         `tokenize(...)['ids']` and `tokenize(...)['masks']`.",
-        "tokenize(text, tokenizer[, max_length])",
-    )
-    .with_sql_example(
-        "```sql\n> SELECT tokenize('graph neural networks', 'vocab.txt', 8)['ids'] AS ids;\n+-----------------------------------------+\n| ids                                     |\n+-----------------------------------------+\n| [102, 1845, 3687, 2449, 103, 0, 0, 0]   |\n+-----------------------------------------+\n```",
-    )
-    .with_argument("text", "String expression (Utf8, LargeUtf8 or Utf8View).")
-    .with_argument("tokenizer", "Path of a BERT vocab.txt or a HuggingFace tokenizer.json.")
-    .with_argument("max_length", "Optional integer >= 2 (a constant or a column): truncate and pad the row to this many ids.")
-    .with_related_udf("token_count")
-    .with_related_udf("clean_text")
-    .build()
-});
 
 impl ScalarUDFImpl for Tokenize {
     fn name(&self) -> &str {
@@ -95,7 +88,7 @@ impl ScalarUDFImpl for Tokenize {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOCUMENTATION)
+        self.doc()
     }
 }
 
