@@ -20,7 +20,7 @@ use crate::token_lists::{MaxLengths, TokenLists, tokenize_return_type};
          `pad_tokens(tokenize(text, tok)['ids'], n, 0)` equals `tokenize(text, tok, n)`: tokenize once, unpadded, \
          and choose the length later (e.g. the longest row of a split). NULL ids give NULL.",
     syntax_example = "pad_tokens(ids, length, pad_id)",
-    sql_example = "```sql\n> SELECT pad_tokens([102, 1845, 103], 5, 0) AS padded;\n+------------------------------------------------+\n| padded                                         |\n+------------------------------------------------+\n| {ids: [102, 1845, 103, 0, 0], masks: [1, 1, 1, 0, 0]} |\n+------------------------------------------------+\n```",
+    sql_example = "```sql\n> SELECT pad_tokens([102, 1845, 103], 5, 0) AS padded;\n+-------------------------------------------------------+\n| padded                                                |\n+-------------------------------------------------------+\n| {ids: [102, 1845, 103, 0, 0], masks: [1, 1, 1, 0, 0]} |\n+-------------------------------------------------------+\n```",
     argument(name = "ids", description = "List of integer token ids, e.g. `tokenize(...)['ids']`."),
     argument(name = "length", description = "Integer >= 2 (a constant or a column): the number of ids every row gets."),
     argument(name = "pad_id", description = "Integer constant: the id of `[PAD]` (0 in BERT vocabularies)."),

@@ -17,7 +17,7 @@ use crate::tokenize::{coerce_tokenizer_arguments, encode_rows_into};
     description = "The number of token ids `tokenize(text, tokenizer)` gives, `[CLS]` and `[SEP]` included, before any \
          truncation: use it to choose a padding length or report length statistics. NULL text gives NULL.",
     syntax_example = "token_count(text, tokenizer)",
-    sql_example = "```sql\n> SELECT max(token_count(clean_text(title), 'vocab.txt')) FROM projects;\n```",
+    sql_example = "```sql\n> SELECT max(token_count(clean_text(title), 'vocab.txt')) AS longest_title FROM projects;\n+---------------+\n| longest_title |\n+---------------+\n| 17            |\n+---------------+\n```",
     argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
     argument(name = "tokenizer", description = "Path of a BERT vocab.txt or a HuggingFace tokenizer.json."),
     related_udf(name = "tokenize"),

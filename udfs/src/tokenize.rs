@@ -24,7 +24,7 @@ use crate::tokenizer_cache::{EncodeScratch, TokenizerArgument};
          mask 0, so every row has exactly `max_length` ids. NULL text gives NULL. Read the parts with \
          `tokenize(...)['ids']` and `tokenize(...)['masks']`.",
     syntax_example = "tokenize(text, tokenizer[, max_length])",
-    sql_example = "```sql\n> SELECT tokenize('graph neural networks', 'vocab.txt', 8)['ids'] AS ids;\n+-----------------------------------------+\n| ids                                     |\n+-----------------------------------------+\n| [102, 1845, 3687, 2449, 103, 0, 0, 0]   |\n+-----------------------------------------+\n```",
+    sql_example = "```sql\n> SELECT tokenize('graph neural networks', 'vocab.txt', 8)['ids'] AS ids;\n+---------------------------------------+\n| ids                                   |\n+---------------------------------------+\n| [102, 1845, 3687, 2449, 103, 0, 0, 0] |\n+---------------------------------------+\n```",
     argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
     argument(name = "tokenizer", description = "Path of a BERT vocab.txt or a HuggingFace tokenizer.json."),
     argument(name = "max_length", description = "Optional integer >= 2 (a constant or a column): truncate and pad the row to this many ids."),
