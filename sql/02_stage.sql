@@ -11,14 +11,12 @@
 -- title, a space, description (a missing title or description counts as empty text). The ids are not
 -- padded: step 6 pads each split to its longest row, which is known only once every row is tokenized.
 -- The staged files are scratch data, written for speed: lz4, no dictionary encoding (it costs more than it
--- saves on nearly unique texts), and the ids as Int32 (vocabulary ids are far below 2^31; half the bytes to
--- compress, read back and sort: 1M rows, 5% less time and 9% less peak memory; step 6 writes them as Int64). There is one open writer per bucket, and buckets grow in number with the
--- input, so each writer is kept small: row groups of 4K rows, 64 KiB pages, and no parallel encoding of a
--- file's columns (its buffers cost ~2 MB per writer; the buckets are written in parallel anyway).
--- Measured at 1M rows into 200 buckets: 0.94 GB peak with 8K-row groups and DataFusion's defaults, 0.49 GB
--- with these settings; 6 buckets: 0.30 GB. Each open file also buffers its bytes before they reach the disk,
--- 10 MiB by default: 1 MiB here (a local scratch directory; an S3 multipart upload would need 5 MiB), which
--- took the staging step of a 10M-row run from 0.83 GB to 0.33 GB.
+-- saves on nearly unique texts), and the ids as Int32 (vocabulary ids are far below 2^31: half the bytes to
+-- compress, read back and sort; step 6 writes them as Int64). There is one open writer per bucket, and
+-- buckets grow in number with the input, so each writer is kept small: row groups of 4K rows, 64 KiB pages,
+-- no parallel encoding of a file's columns (the buckets are written in parallel anyway), and 1 MiB of bytes
+-- buffered per open file instead of 10 MiB (a local scratch directory; an S3 multipart upload would need
+-- 5 MiB). The memory this saves is in BENCHMARKS.md.
 -- Bucket b holds the rows whose shuffle_hash lies in the b-th of ${buckets} equal ranges of the hash (its top
 -- 32 bits times ${buckets}, over 2^32), so buckets in order are the shuffle order in pieces: step 6 sorts
 -- and writes each bucket apart (bounded memory, one file per bucket, several at once). `mlprep prepare`

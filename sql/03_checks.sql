@@ -9,8 +9,8 @@
 -- known) and listed in rejected.csv.
 
 -- Keys that several rows share, and how many rows share each. `mlprep prepare` passes them found bucket by
--- bucket as ${duplicate_keys} (all rows of a key share its bucket, so no aggregate holds every key: at 10M
--- rows this one was the run's memory peak); by hand, one aggregate over all keys.
+-- bucket as ${duplicate_keys} (all rows of a key share its bucket, so no aggregate holds every key, the
+-- memory of a large run's one aggregate); by hand, one aggregate over all keys.
 CREATE OR REPLACE VIEW duplicate_keys AS
 SELECT key, copies
 FROM ${duplicate_keys:-(SELECT key, COUNT(*) AS copies FROM staged_rows WHERE key IS NOT NULL GROUP BY key HAVING COUNT(*) > 1)} AS found;

@@ -43,7 +43,7 @@ ORDER BY split, tag;
 -- about n^2 / 2^65 (3 in a million runs of 10M distinct texts), which could only add to these counts.
 -- Parameter: ${shared_texts}, a table or query of the same columns in its place. `mlprep prepare` passes, for
 -- inputs of more than 8 buckets, a table it wrote range by range of the text hash (all rows of a text share
--- its hash, so no aggregate holds every text: at 10M rows this one, ~40 bytes a row, was the run's memory
+-- its hash, so no aggregate holds every text: this one holds ~40 bytes a row, a large run's memory
 -- peak); by hand, and for smaller inputs, one aggregate over every row.
 CREATE OR REPLACE VIEW shared_texts AS
 SELECT text_hash, train_rows, val_rows
@@ -66,7 +66,7 @@ FROM shared_texts;
 -- The texts in both splits that most validation rows have (at most 10). The ten hashes come first in the
 -- join: the small side, the one the hash join holds, sent to every task of the rows. The planner estimates
 -- the rows of `examples` (a join) at a handful and, given the size of the ten (a LIMIT over a table), swaps
--- the sides: at 10M rows it held every text (1 GB) to probe it with ten hashes. So this statement is planned
+-- the sides: it then held every text in memory to probe it with ten hashes. So this statement is planned
 -- with the joins as written (the setting is DataFusion's default again after it).
 SET datafusion.optimizer.join_reordering = false;
 

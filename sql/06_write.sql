@@ -14,7 +14,7 @@
 -- split is then sorted alone (not the staged rows of both), and the rows reach the writer in batches of
 -- exactly the batch size, so the file's pages do not depend on the number of partitions.
 -- The rows are sorted before they are padded: padded ids and masks are several times the unpadded ids, and
--- the sort holds a whole bucket (1M rows: the run's peak went from 1.0 to 0.72 GB). The inner ORDER BY sorts
+-- the sort holds a whole bucket (the run's memory peak). The inner ORDER BY sorts
 -- the unpadded rows; the outer one, on the same key, is what guarantees the order: DataFusion drops it when
 -- the padded rows arrive sorted, which takes the two settings below (keep an ORDER BY inside a subquery;
 -- no round-robin repartition above the sort to pad on every core). Where a setting does not reach the

@@ -1,8 +1,8 @@
 //! Leakage counts in bounded memory: the cleaned texts that several rows share are found range by range of
 //! the text hash, for `${shared_texts}` of `sql/05_examples.sql`.
 //!
-//! Counting rows per text hash over every row at once holds one entry per distinct text: at 10M rows that
-//! aggregate (~40 bytes a row) was the run's memory peak, and the only one growing with the input. All rows
+//! Counting rows per text hash over every row at once holds one entry per distinct text (~40 bytes a row):
+//! the only memory of a run that grew with the input. All rows
 //! of a text share its hash, so the texts are counted apart in ranges of the hash ("text buckets"): one pass
 //! stages each row's text hash and split by range, then one aggregate per range, several at once, writes the
 //! hashes that rows share. The result is exactly the one aggregate's, whatever the number of ranges.
@@ -16,8 +16,8 @@ use crate::sql::ScriptRunner;
 use crate::sql::literals::quote_literal_body;
 use crate::sql::results::{copied_count, run_at_once};
 
-/// Shuffle buckets (`--file-size` of CSV each) per range of the text hash: up to 8 buckets (the course's
-/// CSV: ~1.5M rows, an aggregate of ~60 MB) the texts are counted in one aggregate.
+/// Shuffle buckets (`--file-size` of CSV each) per range of the text hash: up to 8 buckets, small enough for
+/// one aggregate, the texts are counted in one.
 pub(crate) const BUCKETS_PER_TEXT_BUCKET: u64 = 8;
 
 /// How many ranges of the text hash the texts of an input staged in `buckets` buckets are counted in.

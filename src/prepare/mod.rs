@@ -510,7 +510,7 @@ fn check_written(written: &[u64; 2], train: &SplitReport, val: &SplitReport) -> 
 
 /// The keys several staged rows share, and how many share each, found bucket by bucket (`concurrency`
 /// buckets at a time): all rows of a key have its shuffle hash, so its bucket, and no aggregate holds more
-/// than one bucket's keys (over every key at once, the 10M-row run's peak memory). As a query for
+/// than one bucket's keys (over every key at once, it was a large run's memory peak). As a query for
 /// `${duplicate_keys}` of `sql/03_checks.sql`.
 async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurrency: usize) -> Result<String> {
     let context = runner.context();
