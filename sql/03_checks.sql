@@ -15,18 +15,21 @@ CREATE OR REPLACE VIEW duplicate_keys AS
 SELECT key, copies
 FROM ${duplicate_keys:-(SELECT key, COUNT(*) AS copies FROM staged_rows WHERE key IS NOT NULL GROUP BY key HAVING COUNT(*) > 1)} AS found;
 
--- The rows the split takes. Rows with a problem listed below must be fixed in the input; `mlprep prepare
--- --on-bad-rows skip` replaces this view by one that also leaves out the duplicate keys' rows, as a filter
--- on the keys (`key NOT IN (...)`): an anti join with duplicate_keys lost rows on a Ballista 55 cluster of
--- several executors.
+-- The rows the split takes. Rows with a problem listed below must be fixed in the input. Parameter:
+-- ${left_out} (default TRUE), a condition every taken row meets: `mlprep prepare` runs this view again with
+-- it to leave out the rows of duplicate keys (--on-bad-rows skip), unknown classes (--classes) or repeated
+-- texts (--dedupe), as a filter on literals (`key NOT IN (...)`): an anti join with duplicate_keys lost rows
+-- on a Ballista 55 cluster of several executors.
+-- name: accepted_rows
 CREATE OR REPLACE VIEW accepted_rows AS
 SELECT *
 FROM staged_rows
-WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> '';
+WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> '' AND (${left_out:-TRUE});
 
 -- With --dedupe: the rows whose cleaned text an accepted row with a smaller key has too (every text keeps
 -- its row with the smallest key, whatever the seed). `mlprep prepare --dedupe` leaves them out before the
 -- split, in the same way as the duplicate keys.
+-- name: duplicate_texts
 CREATE OR REPLACE VIEW duplicate_texts AS
 SELECT key
 FROM (

@@ -47,6 +47,7 @@ WHERE rows_through >= val_rows AND rows_through - bucket_rows < val_rows;
 -- to have training rows). A row goes to validation when its (shuffle_hash, key) is at or before its
 -- class's boundary: exactly the first val_rows of the class. boundary_buckets (one row per class) comes
 -- first in the join so that it is the side the hash join holds in memory, not the rows.
+-- name: val_boundaries
 CREATE OR REPLACE VIEW val_boundaries AS
 SELECT p.class, p.shuffle_hash AS last_val_hash, p.key AS last_val_key, c.class_index
 FROM (

@@ -8,6 +8,7 @@
 -- sides of a join (below).
 
 -- Every row: its split, shuffle key, key (as id), class (as tag), target, cleaned text, unpadded ids, bucket.
+-- name: examples
 CREATE OR REPLACE VIEW examples AS
 SELECT CASE
            WHEN r.shuffle_hash < b.last_val_hash

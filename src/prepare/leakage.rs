@@ -15,6 +15,7 @@ use crate::error::{accounting_error, io_error};
 use crate::sql::ScriptRunner;
 use crate::sql::literals::quote_literal_body;
 use crate::sql::results::{copied_count, run_at_once};
+use crate::sql::scripts::{QUERIES, named_sql};
 
 /// Shuffle buckets (`--file-size` of CSV each) per range of the text hash: up to 8 buckets, small enough for
 /// one aggregate, the texts are counted in one.
@@ -25,7 +26,7 @@ pub(crate) fn text_bucket_count(buckets: u64) -> u64 {
     buckets.div_ceil(BUCKETS_PER_TEXT_BUCKET).max(1)
 }
 
-/// The name of the table of shared texts written by [`find_shared_texts`].
+/// The table of shared texts that [`find_shared_texts`] writes (`register_shared_texts` of `sql/queries.sql`).
 const SHARED_TEXTS_TABLE: &str = "shared_texts_by_range";
 
 /// Counts, per text hash that several of the `rows` rows of the view `examples` share, its rows in each split,
@@ -42,55 +43,24 @@ pub(crate) async fn find_shared_texts(
     let hashes = work.join("text_hashes");
     let shared = work.join("shared_texts");
     std::fs::create_dir_all(&shared).map_err(|error| io_error(&shared, error))?;
-    let (hashes_location, shared_location) = (location(&hashes), location(&shared));
+    let locations = [("text_hashes", location(&hashes)), ("shared_texts", location(&shared))];
+    let named = |name: &str, extra: &[(&str, String)]| {
+        named_sql(runner, QUERIES, name, &[&locations[..], extra].concat())
+    };
 
-    // The split is a small dictionary (two values) and the hashes are random: lz4, no parallel encoding per
-    // file, small row groups, as for the staged rows (sql/02_stage.sql): one open writer per range.
-    let staged = context
-        .sql(&format!(
-            "COPY (SELECT text_hash, split, CAST(((text_hash >> 32) * {text_buckets}) >> 32 AS BIGINT) AS text_bucket \
-             FROM examples) \
-             TO '{hashes_location}/' STORED AS PARQUET PARTITIONED BY (text_bucket) \
-             OPTIONS ('format.compression' 'lz4_raw', 'format.max_row_group_size' '65536', \
-                      'format.allow_single_file_parallelism' 'false')"
-        ))
-        .await?
-        .collect()
-        .await?;
+    let staged = context.sql(&named("stage_text_hashes", &[("text_buckets", text_buckets.to_string())])?).await?.collect().await?;
     let staged = copied_count(&staged);
     if staged != rows {
         return Err(accounting_error(format!(
             "{rows} rows were split but {staged} text hashes were staged to count the shared texts"
         )));
     }
-    context
-        .sql(&format!(
-            "CREATE EXTERNAL TABLE text_hashes STORED AS PARQUET PARTITIONED BY (text_bucket) \
-             LOCATION '{hashes_location}/'"
-        ))
-        .await?
-        .collect()
-        .await?;
-
-    let per_range = |bucket: u64| {
-        format!(
-            "COPY (SELECT text_hash, SUM(CASE WHEN split = 'train' THEN 1 ELSE 0 END) AS train_rows, \
-                          SUM(CASE WHEN split = 'val' THEN 1 ELSE 0 END) AS val_rows \
-                   FROM text_hashes WHERE text_bucket = '{bucket}' \
-                   GROUP BY text_hash HAVING COUNT(*) > 1) \
-             TO '{shared_location}/part-{bucket:05}.parquet' STORED AS PARQUET"
-        )
-    };
-    run_at_once(context, (0..text_buckets).map(per_range).collect(), concurrency).await?;
-    // A range without shared texts may leave no file: the table's columns are given.
-    context
-        .sql(&format!(
-            "CREATE EXTERNAL TABLE {SHARED_TEXTS_TABLE} (text_hash BIGINT UNSIGNED, train_rows BIGINT, \
-             val_rows BIGINT) STORED AS PARQUET LOCATION '{shared_location}/'"
-        ))
-        .await?
-        .collect()
-        .await?;
+    context.sql(&named("register_text_hashes", &[])?).await?.collect().await?;
+    let per_range = (0..text_buckets)
+        .map(|range| named("shared_texts_in_range", &[("text_bucket", range.to_string()), ("part", format!("{range:05}"))]))
+        .collect::<Result<Vec<_>>>()?;
+    run_at_once(context, per_range, concurrency).await?;
+    context.sql(&named("register_shared_texts", &[])?).await?.collect().await?;
     Ok(SHARED_TEXTS_TABLE.to_owned())
 }
 

@@ -14,6 +14,7 @@ use crate::input::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLAS
 use crate::input::csv_source::CsvSource;
 use crate::input::record_scan::{self, Rejection};
 use crate::sql::ScriptRunner;
+use crate::sql::scripts::{CHECKS, QUERIES, run_named};
 use crate::sql::literals::typed_literal;
 use crate::sql::results::{column, int64_column, text_column};
 
@@ -47,7 +48,7 @@ pub(crate) async fn duplicate_key_rows(
     key: &str,
     already_rejected: &[RejectedRow],
 ) -> Result<(Vec<String>, Vec<RejectedRow>)> {
-    let batches = runner.context().sql("SELECT key, copies FROM duplicate_keys").await?.collect().await?;
+    let batches = run_named(runner, QUERIES, "duplicate_keys").await?;
     let mut copies: HashMap<String, i64> = HashMap::new();
     let mut literals = Vec::new();
     for batch in &batches {
@@ -102,9 +103,10 @@ fn rows_with_values(
         .collect())
 }
 
-/// The `key` column of `sql`'s result as SQL literals of its type.
-pub(crate) async fn key_literals(runner: &mut ScriptRunner, sql: &str) -> Result<Vec<String>> {
-    let batches = runner.context().sql(sql).await?.collect().await?;
+/// The `key` column of the result of the statement of `sql/queries.sql` named `query`, as SQL literals of its
+/// type.
+pub(crate) async fn key_literals(runner: &mut ScriptRunner, query: &str) -> Result<Vec<String>> {
+    let batches = run_named(runner, QUERIES, query).await?;
     let mut literals = Vec::new();
     for batch in &batches {
         for row in 0..batch.num_rows() {
@@ -114,7 +116,7 @@ pub(crate) async fn key_literals(runner: &mut ScriptRunner, sql: &str) -> Result
     Ok(literals)
 }
 
-/// Replaces the view `accepted_rows` of `sql/03_checks.sql` by one that also leaves out the rows with the
+/// Runs the view `accepted_rows` of `sql/03_checks.sql` again, now also leaving out the rows with the
 /// keys `left_out` and the classes `classes_left_out` (SQL literals), as a filter: an anti join with the view
 /// `duplicate_keys` lost rows on a Ballista 55 cluster of several executors (tests/cluster.rs).
 pub(crate) async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[String], classes_left_out: &[String]) -> Result<()> {
@@ -125,16 +127,16 @@ pub(crate) async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[S
             left_out.len()
         )));
     }
-    let mut sql = "CREATE OR REPLACE VIEW accepted_rows AS SELECT * FROM staged_rows \
-                   WHERE key IS NOT NULL AND class IS NOT NULL AND CAST(class AS VARCHAR) <> ''"
-        .to_owned();
+    let mut conditions = Vec::new();
     if !left_out.is_empty() {
-        sql.push_str(&format!(" AND key NOT IN ({})", left_out.join(", ")));
+        conditions.push(format!("key NOT IN ({})", left_out.join(", ")));
     }
     if !classes_left_out.is_empty() {
-        sql.push_str(&format!(" AND class NOT IN ({})", classes_left_out.join(", ")));
+        conditions.push(format!("class NOT IN ({})", classes_left_out.join(", ")));
     }
-    runner.context().sql(&sql).await?.collect().await?;
+    let condition = if conditions.is_empty() { "TRUE".to_owned() } else { conditions.join(" AND ") };
+    runner.set_param("left_out", condition);
+    run_named(runner, CHECKS, "accepted_rows").await?;
     Ok(())
 }
 
@@ -153,8 +155,7 @@ pub(crate) async fn unknown_class_rows(
     classes: &BTreeMap<String, i64>,
     rejected: &[RejectedRow],
 ) -> Result<UnknownClasses> {
-    let batches =
-        runner.context().sql("SELECT class, COUNT(*) AS n FROM accepted_rows GROUP BY class").await?.collect().await?;
+    let batches = run_named(runner, QUERIES, "accepted_classes").await?;
     let mut literals = Vec::new();
     let mut labels = Vec::new();
     let mut rows_in_sql = 0;

@@ -23,8 +23,8 @@ use crate::input::record_scan::{self, Rejection};
 use crate::publish::{OutputDir, ReadPath};
 use crate::sql::literals::{materialize_small_view, quote_identifier, quote_literal_body, values_query};
 use crate::sql::results::{copied_rows, int64_column, result_with_columns, run_at_once, text_column, uint64_column};
-use crate::sql::scripts::{self, Script};
-use crate::sql::{ScriptRunner, StatementOutput, split_statements};
+use crate::sql::scripts::{self, Script, named_sql, run_named};
+use crate::sql::{ScriptRunner, StatementOutput};
 use leakage::{find_shared_texts, text_bucket_count};
 use left_out::{accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, rejected_rows, unknown_class_rows};
 use progress::Progress;
@@ -281,8 +281,8 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     let mut rows_deduplicated = 0;
     if options.dedupe {
         // The script's view was planned over the accepted rows before the duplicate keys left them.
-        rerun_statement(&mut runner, scripts::CHECKS, "CREATE OR REPLACE VIEW duplicate_texts").await?;
-        let repeated = key_literals(&mut runner, "SELECT key FROM duplicate_texts").await?;
+        run_named(&mut runner, scripts::CHECKS, "duplicate_texts").await?;
+        let repeated = key_literals(&mut runner, "duplicate_texts").await?;
         rows_deduplicated = repeated.len() as u64;
         accept_rows_without(&mut runner, &[duplicate_keys, repeated].concat(), &unknown_classes).await?;
     }
@@ -306,7 +306,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     }
     let text_buckets = text_bucket_count(buckets);
     if text_buckets > 1 {
-        rerun_statement(&mut runner, scripts::EXAMPLES, "CREATE OR REPLACE VIEW examples").await?;
+        run_named(&mut runner, scripts::EXAMPLES, "examples").await?;
         let shared_texts =
             find_shared_texts(&runner, &work, text_buckets, rows_accepted, options.session.target_partitions).await?;
         runner.set_param("shared_texts", shared_texts);
@@ -384,23 +384,11 @@ async fn run_embedded(runner: &mut ScriptRunner, script: Script) -> Result<Vec<S
 
 /// The largest shuffle hash of a validation row: the largest per-class boundary (`sql/04_split.sql`).
 async fn largest_boundary(runner: &mut ScriptRunner) -> Result<u64> {
-    let sql = "SELECT MAX(last_val_hash) AS last_val_hash FROM val_boundaries";
-    let batches = runner.context().sql(sql).await?.collect().await?;
+    let batches = run_named(runner, scripts::QUERIES, "largest_boundary").await?;
     let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else { return Ok(0) };
     let values = uint64_column(batch, "last_val_hash")?;
     // Without a boundary there is no validation row: bucket 0 still gets its (empty) file.
     Ok(if values.is_valid(0) { values.value(0) } else { 0 })
-}
-
-/// Runs again the statement of `script` that starts with `prefix`.
-async fn rerun_statement(runner: &mut ScriptRunner, script: Script, prefix: &str) -> Result<()> {
-    let (name, text) = (script.path, script.text);
-    let statement = split_statements(text)
-        .into_iter()
-        .find(|statement| statement.text.starts_with(prefix))
-        .ok_or_else(|| DataFusionError::Internal(format!("{name} has no statement `{prefix}`")))?;
-    runner.run_script(name, &statement.text, None).await?;
-    Ok(())
 }
 
 /// The leakage totals of `sql/05_examples.sql`, as `summary.json` names them.
@@ -436,9 +424,10 @@ async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String,
         .iter()
         .map(|(label, index)| format!("(arrow_cast('{}', '{class_type}'), CAST({index} AS BIGINT))", label.replace('\'', "''")))
         .collect();
-    let sql = format!("CREATE OR REPLACE VIEW class_to_index AS SELECT * FROM (VALUES {}) AS v(class, class_index)", rows.join(", "));
-    runner.context().sql(&sql).await?.collect().await?;
-    rerun_statement(runner, scripts::SPLIT, "CREATE OR REPLACE VIEW val_boundaries").await
+    runner.set_param("classes", format!("(VALUES {})", rows.join(", ")));
+    run_named(runner, scripts::QUERIES, "given_class_to_index").await?;
+    run_named(runner, scripts::SPLIT, "val_boundaries").await?;
+    Ok(())
 }
 
 fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, val: &SplitReport) -> Result<()> {
@@ -514,14 +503,11 @@ fn check_written(written: &[u64; 2], train: &SplitReport, val: &SplitReport) -> 
 /// `${duplicate_keys}` of `sql/03_checks.sql`.
 async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurrency: usize) -> Result<String> {
     let context = runner.context();
-    let per_bucket = |bucket: u64| {
-        format!(
-            "SELECT key, COUNT(*) AS copies FROM staged_rows WHERE bucket = '{bucket}' AND key IS NOT NULL \
-             GROUP BY key HAVING COUNT(*) > 1"
-        )
-    };
-    let schema = context.sql(&per_bucket(0)).await?.schema().as_arrow().clone();
-    let found = run_at_once(context, (0..buckets).map(per_bucket).collect(), concurrency).await?;
+    let statements = (0..buckets)
+        .map(|bucket| named_sql(runner, scripts::QUERIES, "duplicate_keys_in_bucket", &[("bucket", bucket.to_string())]))
+        .collect::<Result<Vec<_>>>()?;
+    let schema = context.sql(&statements[0]).await?.schema().as_arrow().clone();
+    let found = run_at_once(context, statements, concurrency).await?;
     values_query(&schema, &found.concat()).map(|query| format!("({query})"))
 }
 
