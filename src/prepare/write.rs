@@ -4,10 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+use datafusion::arrow::array::Array;
 use datafusion::common::{DataFusionError, Result};
 
-use crate::error::io_error;
-use crate::sql::results::{copied_count, run_at_once};
+use super::report::SplitReport;
+use super::split::Split;
+use crate::error::{accounting_error, io_error};
+use crate::sql::results::{copied_count, run_at_once, uint64_column};
+use crate::sql::scripts::run_named;
 use crate::sql::script::substitute;
 use crate::sql::scripts;
 use crate::sql::{ScriptRunner, split_statements};
@@ -126,9 +130,50 @@ pub(crate) fn part_name(number: u64) -> String {
     format!("{number:05}")
 }
 
+/// Pads and writes both splits bucket by bucket into `out`, checking that the files hold exactly the rows the
+/// split counted.
+pub(super) async fn write_splits(runner: &mut ScriptRunner, out: &Path, buckets: u64, split: &Split, concurrency: usize) -> Result<()> {
+    runner.set_param("train_pad_to", split.train.padded_length.to_string());
+    runner.set_param("val_pad_to", split.val.padded_length.to_string());
+    let last_val_hash = largest_boundary(runner).await?;
+    let written = write_buckets(runner, out, buckets, last_val_hash, concurrency).await?;
+    check_written(&written, &split.train, &split.val)
+}
+
+/// The largest shuffle hash of a validation row: the largest per-class boundary (`sql/04_split.sql`).
+async fn largest_boundary(runner: &mut ScriptRunner) -> Result<u64> {
+    let batches = run_named(runner, scripts::QUERIES, "largest_boundary").await?;
+    let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else { return Ok(0) };
+    let values = uint64_column(batch, "last_val_hash")?;
+    // Without a boundary there is no validation row: bucket 0 still gets its (empty) file.
+    Ok(if values.is_valid(0) { values.value(0) } else { 0 })
+}
+
+/// The split files hold exactly the rows the split counted: `written` is what the `COPY` statements of
+/// `sql/06_write.sql` reported, summed per split (train, val).
+fn check_written(written: &[u64; 2], train: &SplitReport, val: &SplitReport) -> Result<()> {
+    for ((split, expected), &written) in [("train", train.rows), ("val", val.rows)].into_iter().zip(written) {
+        if written != expected {
+            return Err(accounting_error(format!("the {split} split has {expected} rows but {written} were written")));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn split(rows: u64) -> SplitReport {
+        SplitReport { rows, ..Default::default() }
+    }
+
+    #[test]
+    fn written_rows_must_equal_the_split_counts() {
+        check_written(&[8, 2], &split(8), &split(2)).unwrap();
+        let error = check_written(&[8, 4], &split(8), &split(2)).unwrap_err().to_string();
+        assert!(error.contains("the val split has 2 rows but 4 were written"), "{error}");
+    }
 
     #[test]
     fn settings_are_told_from_copies() {

@@ -1,0 +1,99 @@
+//! The input's header and every record checked before any SQL reads it; what DataFusion is then given to read.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::common::{DataFusionError, Result};
+
+use super::left_out::rejected_rows;
+use super::options::PrepareOptions;
+use super::progress::Progress;
+use crate::error::io_error;
+use crate::input::bad_rows::{OnBadRows, RejectedRow, bad_rows_error};
+use crate::input::csv_source::CsvSource;
+use crate::input::record_scan::{self, Rejection};
+
+/// The input, scanned.
+pub(super) struct Input {
+    pub source: CsvSource,
+    /// Records in the input.
+    pub records: u64,
+    /// Records DataFusion can read (the others are `rejected`).
+    pub readable_records: u64,
+    /// The bad records, when `--on-bad-rows skip` sets them aside.
+    pub rejected: Vec<RejectedRow>,
+    /// What the SQL reads: the input, or copies without its bad records (in `work`).
+    pub location: String,
+}
+
+/// Reads the header(s) of `--data` (exactly `data_files` for a directory, as they were checked), checks every
+/// record, and fails on bad rows unless they are to be skipped.
+pub(super) async fn read_input(
+    options: &PrepareOptions,
+    data_files: Option<Vec<PathBuf>>,
+    work: &Path,
+    progress: &Progress,
+) -> Result<Input> {
+    progress.step("reading the CSV header");
+    let source = match data_files {
+        Some(files) => CsvSource::inspect_files(&options.data, files)?,
+        None => CsvSource::inspect(&options.data)?,
+    };
+    source.require_columns(&[
+        (options.key.as_str(), "the --key column"),
+        (options.stratify.as_str(), "the --stratify column"),
+        ("title", "text"),
+        ("description", "text"),
+    ])?;
+
+    progress.step("checking every record");
+    let checked = source.checked_columns(&options.key, &options.stratify)?;
+    // On a blocking thread, so that a signal can stop the run while a large input is scanned; in pieces on
+    // as many threads as the run has partitions.
+    let (files, fields, threads) = (source.files.clone(), source.schema.fields().len(), options.session.target_partitions);
+    let scan = tokio::task::spawn_blocking(move || record_scan::scan_files(&files, fields, &checked, threads))
+        .await
+        .map_err(|error| DataFusionError::External(Box::new(error)))??;
+    let rejected = rejected_rows(&source, &scan.rejections, options.on_bad_rows)?;
+    if options.on_bad_rows == OnBadRows::Fail && !rejected.is_empty() {
+        return Err(bad_rows_error(&source.path, &rejected));
+    }
+    if scan.rejections.len() as u64 == scan.records {
+        return Err(DataFusionError::Execution(format!(
+            "no row of input CSV '{}' can be prepared: all {} are bad rows, e.g. line {}: {}; nothing was written",
+            source.path.display(),
+            scan.records,
+            rejected[0].line,
+            rejected[0].reason
+        )));
+    }
+    let location = readable_location(&source, &scan.rejections, work)?;
+    let readable_records = scan.records - scan.rejections.len() as u64;
+    Ok(Input { source, records: scan.records, readable_records, rejected, location })
+}
+
+/// What DataFusion reads: copies without the bad records, so that it sees only records it can read.
+fn readable_location(source: &CsvSource, rejections: &[Rejection], work: &Path) -> Result<String> {
+    let readable = if rejections.is_empty() && !source.path.is_dir() {
+        source.path.clone()
+    } else if rejections.is_empty() {
+        // DataFusion would read every file of the directory, not only its `*.csv`: it reads links to them.
+        let links = work.join("input_files");
+        std::fs::create_dir_all(&links).map_err(|error| io_error(&links, error))?;
+        for file in &source.files {
+            let link = links.join(file.file_name().unwrap_or_default());
+            std::os::unix::fs::symlink(file, &link).map_err(|error| io_error(&link, error))?;
+        }
+        links
+    } else {
+        let copies = work.join("readable_rows");
+        std::fs::create_dir_all(&copies).map_err(|error| io_error(&copies, error))?;
+        for (index, file) in source.files.iter().enumerate() {
+            let bad: Vec<Rejection> = rejections.iter().filter(|rejection| rejection.file == index).cloned().collect();
+            let copy = copies.join(file.file_name().unwrap_or_default());
+            record_scan::copy_without(file, &copy, &bad)?;
+        }
+        copies
+    };
+    // DataFusion reads every `*.csv` file of a location that ends with a slash.
+    Ok(if readable.is_dir() { format!("{}/", readable.display()) } else { readable.display().to_string() })
+}
