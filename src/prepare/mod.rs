@@ -32,8 +32,8 @@ use crate::sql::scripts;
 use progress::Progress;
 
 pub use options::{DEFAULT_FILE_SIZE, PrepareOptions, defaults};
-pub use report::{PrepareReport, SplitReport};
-pub use split::SMALL_VIEWS;
+pub use report::PrepareReport;
+pub use split::{SMALL_VIEWS, SplitReport};
 pub use write::split_files;
 
 /// Scratch space inside the staging directory, removed before the output is published.

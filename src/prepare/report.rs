@@ -10,21 +10,10 @@ use serde_json::{Value, json};
 use super::checks::Accepted;
 use super::options::PrepareOptions;
 use super::scan::Input;
-use super::split::Split;
+use super::split::{Split, SplitReport};
 use super::vocabulary::Vocabulary;
 use crate::error::io_error;
 use crate::input::bad_rows::{OnBadRows, counts_by_kind, write_rejected_csv};
-
-/// Per split: rows, class counts and token lengths.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SplitReport {
-    pub rows: u64,
-    pub rows_per_class: BTreeMap<String, u64>,
-    pub min_tokens: i64,
-    pub max_tokens: i64,
-    pub total_tokens: i64,
-    pub padded_length: i64,
-}
 
 /// What a finished run wrote.
 #[derive(Debug, Clone)]

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use super::leakage::{find_shared_texts, text_bucket_count};
 use super::options::PrepareOptions;
-use super::report::SplitReport;
 use crate::error::accounting_error;
 use crate::sql::ScriptRunner;
 use crate::sql::literals::materialize_small_view;
@@ -19,6 +18,17 @@ use crate::sql::scripts::{self, run_named};
 
 /// Views of one row per class that `prepare` replaces by their values before the full rows meet them.
 pub const SMALL_VIEWS: [&str; 2] = ["class_to_index", "val_boundaries"];
+
+/// Per split: rows, class counts and token lengths.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SplitReport {
+    pub rows: u64,
+    pub rows_per_class: BTreeMap<String, u64>,
+    pub min_tokens: i64,
+    pub max_tokens: i64,
+    pub total_tokens: i64,
+    pub padded_length: i64,
+}
 
 /// The split, as counted from its rows.
 pub(super) struct Split {

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::Array;
 use datafusion::common::{DataFusionError, Result};
 
-use super::report::SplitReport;
-use super::split::Split;
+use super::split::{Split, SplitReport};
 use crate::error::{accounting_error, io_error};
 use crate::sql::results::{copied_count, run_at_once, uint64_column};
 use crate::sql::scripts::run_named;
