@@ -8,7 +8,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{read_split, scibert_vocab};
+use common::{read_split, scibert_vocab, staging_leftovers};
 use mlprep::{OnBadRows, PrepareOptions, SessionOptions, prepare};
 
 const HEADER: &str = "id,created_on,title,description,tag\n";
@@ -69,14 +69,6 @@ fn write_input(directory: &Path, case: &Case) -> PathBuf {
     bytes.extend_from_slice(case.bad_rows);
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-fn staging_leftovers(directory: &Path) -> Vec<String> {
-    std::fs::read_dir(directory)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.contains(".tmp-"))
-        .collect()
 }
 
 #[tokio::test]

@@ -257,11 +257,7 @@ async fn bad_input_fails_clearly_and_leaves_nothing() {
             assert!(error.contains(&fragment), "{name}: error {error:?} lacks {fragment:?}");
         }
         assert!(!run.out.exists(), "{name}: output directory left behind");
-        let leftovers: Vec<_> = std::fs::read_dir(directory.path())
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name.contains(".tmp-"))
-            .collect();
+        let leftovers = common::staging_leftovers(directory.path());
         assert!(leftovers.is_empty(), "{name}: staging left behind: {leftovers:?}");
     }
 }
@@ -347,6 +343,5 @@ async fn a_memory_limit_bounds_the_run_or_fails_clearly() {
     assert!(error.contains("--memory-limit 4 MiB is too small for this input"), "{error}");
     assert!(error.contains("--batch-size") && error.contains("--file-size") && error.contains("nothing was written"), "{error}");
     assert!(!directory.path().join("starved").exists());
-    let leftovers = std::fs::read_dir(directory.path()).unwrap().filter(|entry| entry.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-")).count();
-    assert_eq!(leftovers, 0);
+    assert_eq!(common::staging_leftovers(directory.path()), Vec::<String>::new());
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
-use common::synthetic_inputs;
+use common::{staging_leftovers, synthetic_inputs};
 
 fn mlprep(args: &[&str], directory: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mlprep")).args(args).current_dir(directory).output().unwrap()
@@ -179,15 +179,6 @@ fn overwrite_replaces_only_an_earlier_output_or_an_empty_directory() {
         serde_json::from_slice(&std::fs::read(root.join("empty-a/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["seed"], 7);
     assert!(staging_leftovers(root).is_empty());
-}
-
-/// Names in `directory` that are staging directories or files.
-fn staging_leftovers(directory: &Path) -> Vec<String> {
-    std::fs::read_dir(directory)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.contains(".tmp-"))
-        .collect()
 }
 
 fn start_prepare(root: &Path, out: &str, extra: &[&str], pause_at: Option<&str>) -> Child {

@@ -223,3 +223,12 @@ pub fn synthetic_inputs(directory: &Path, rows: u64, seed: u64) -> (PathBuf, Pat
     std::fs::write(&vocab, mlprep::tools::synthetic::demo_vocabulary()).unwrap();
     (data, vocab)
 }
+
+/// Names in `directory` of staging directories or files (`NAME.tmp-PID`) left behind.
+pub fn staging_leftovers(directory: &Path) -> Vec<String> {
+    std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".tmp-"))
+        .collect()
+}
