@@ -43,15 +43,15 @@ FROM (
 )
 WHERE rows_through >= val_rows AND rows_through - bucket_rows < val_rows;
 
--- Per class: the shuffle key of its last validation row, and the class index (NULL for a class too small
--- to have training rows). A row goes to validation when its (shuffle_hash, key) is at or before its
+-- Per class: the shuffle key of its last validation row, the bucket holding it, and the class index (NULL
+-- for a class too small to have training rows). A row goes to validation when its (shuffle_hash, key) is at or before its
 -- class's boundary: exactly the first val_rows of the class. boundary_buckets (one row per class) comes
 -- first in the join so that it is the side the hash join holds in memory, not the rows.
 -- name: val_boundaries
 CREATE OR REPLACE VIEW val_boundaries AS
-SELECT p.class, p.shuffle_hash AS last_val_hash, p.key AS last_val_key, c.class_index
+SELECT p.class, p.shuffle_hash AS last_val_hash, p.key AS last_val_key, c.class_index, p.bucket AS last_val_bucket
 FROM (
-    SELECT k.class, k.shuffle_hash, k.key, b.position_in_bucket,
+    SELECT k.class, k.shuffle_hash, k.key, k.bucket, b.position_in_bucket,
            ROW_NUMBER() OVER (PARTITION BY k.class ORDER BY k.shuffle_hash, k.key) AS position
     FROM boundary_buckets b
     JOIN shuffle_keys k ON k.class = b.class AND k.bucket = b.bucket

@@ -58,9 +58,9 @@ SELECT class, COUNT(*) AS n FROM accepted_rows GROUP BY class;
 -- name: duplicate_texts
 SELECT key FROM duplicate_texts;
 
--- The largest shuffle hash of a validation row: validation fills the buckets up to the one holding it.
--- name: largest_boundary
-SELECT MAX(last_val_hash) AS last_val_hash FROM val_boundaries;
+-- The last bucket holding validation rows: validation fills the buckets up to the one holding its last row.
+-- name: last_val_bucket
+SELECT MAX(last_val_bucket) AS last_val_bucket FROM val_boundaries;
 
 -- The class indices of --classes in place of the training classes'. Parameter: ${classes}, a VALUES query
 -- of (class, class_index).

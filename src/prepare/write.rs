@@ -9,7 +9,7 @@ use datafusion::common::{DataFusionError, Result};
 
 use super::split::{Split, SplitReport};
 use crate::error::{accounting_error, io_error};
-use crate::sql::results::{copied_count, run_at_once, uint64_column};
+use crate::sql::results::{copied_count, int64_column, run_at_once};
 use crate::sql::scripts::run_named;
 use crate::sql::script::substitute;
 use crate::sql::scripts;
@@ -44,13 +44,13 @@ pub(crate) fn bucket_count(input_bytes: u64, file_size: u64) -> u64 {
 /// order, so its rows sit in the first buckets and training's mostly in the others: the empty files are
 /// removed and the rest renumbered from part-00000 in bucket order.
 ///
-/// Validation holds the first rows of each class in shuffle order: no validation row lies past the largest
-/// class boundary `last_val_hash`, so the buckets after its bucket get no validation `COPY` at all.
+/// Validation holds the first rows of each class in shuffle order: no validation row lies past the bucket of
+/// the last one, `last_val_bucket`, so the buckets after it get no validation `COPY` at all.
 pub(crate) async fn write_buckets(
     runner: &ScriptRunner,
     out: &Path,
     buckets: u64,
-    last_val_hash: u64,
+    last_val_bucket: u64,
     concurrency: usize,
 ) -> Result<[u64; 2]> {
     let (name, text) = (scripts::WRITE.path, scripts::WRITE.text);
@@ -73,7 +73,7 @@ pub(crate) async fn write_buckets(
         if copies.len() != SPLITS.len() {
             return Err(DataFusionError::Internal(format!("{name} has {} statements, expected 2 COPY", copies.len())));
         }
-        let val_may_have_rows = bucket <= bucket_of(last_val_hash, buckets);
+        let val_may_have_rows = bucket <= last_val_bucket;
         for (split, sql) in copies.into_iter().enumerate() {
             if SPLITS[split] != "val" || val_may_have_rows {
                 statements.push((split, bucket, sql));
@@ -119,11 +119,6 @@ fn is_setting(statement: &str) -> bool {
 /// The output splits, in the order of the `COPY` statements of `sql/06_write.sql`.
 pub(crate) const SPLITS: [&str; 2] = ["train", "val"];
 
-/// The bucket of a row whose shuffle hash is `hash`: `sql/02_stage.sql`'s formula.
-fn bucket_of(hash: u64, buckets: u64) -> u64 {
-    ((hash >> 32) * buckets) >> 32
-}
-
 /// The number of a split file: `part-{part_name}.parquet`.
 pub(crate) fn part_name(number: u64) -> String {
     format!("{number:05}")
@@ -134,18 +129,18 @@ pub(crate) fn part_name(number: u64) -> String {
 pub(super) async fn write_splits(runner: &mut ScriptRunner, out: &Path, buckets: u64, split: &Split, concurrency: usize) -> Result<()> {
     runner.set_param("train_pad_to", split.train.padded_length.to_string());
     runner.set_param("val_pad_to", split.val.padded_length.to_string());
-    let last_val_hash = largest_boundary(runner).await?;
-    let written = write_buckets(runner, out, buckets, last_val_hash, concurrency).await?;
+    let last_val_bucket = last_val_bucket(runner).await?;
+    let written = write_buckets(runner, out, buckets, last_val_bucket, concurrency).await?;
     check_written(&written, &split.train, &split.val)
 }
 
-/// The largest shuffle hash of a validation row: the largest per-class boundary (`sql/04_split.sql`).
-async fn largest_boundary(runner: &mut ScriptRunner) -> Result<u64> {
-    let batches = run_named(runner, scripts::QUERIES, "largest_boundary").await?;
+/// The last bucket holding validation rows (`val_boundaries` of `sql/04_split.sql`).
+async fn last_val_bucket(runner: &mut ScriptRunner) -> Result<u64> {
+    let batches = run_named(runner, scripts::QUERIES, "last_val_bucket").await?;
     let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else { return Ok(0) };
-    let values = uint64_column(batch, "last_val_hash")?;
+    let values = int64_column(batch, "last_val_bucket")?;
     // Without a boundary there is no validation row: bucket 0 still gets its (empty) file.
-    Ok(if values.is_valid(0) { values.value(0) } else { 0 })
+    Ok(if values.is_valid(0) { values.value(0) as u64 } else { 0 })
 }
 
 /// The split files hold exactly the rows the split counted: `written` is what the `COPY` statements of
@@ -189,7 +184,5 @@ mod tests {
         assert_eq!(bucket_count(100, 100), 1);
         assert_eq!(bucket_count(101, 100), 2);
         assert_eq!(bucket_count(u64::MAX, 1), MAX_BUCKETS);
-        assert_eq!((bucket_of(0, 7), bucket_of(u64::MAX, 7), bucket_of(u64::MAX / 2, 2)), (0, 6, 0));
-        assert_eq!(bucket_of(1 << 63, 2), 1);
     }
 }

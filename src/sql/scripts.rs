@@ -98,7 +98,7 @@ mod tests {
                 &[
                     "duplicate_keys_in_bucket", "stage_text_hashes", "register_text_hashes", "shared_texts_in_range",
                     "register_shared_texts", "duplicate_keys", "accepted_classes", "duplicate_texts",
-                    "largest_boundary", "given_class_to_index",
+                    "last_val_bucket", "given_class_to_index",
                 ][..],
             ),
         ] {
