@@ -40,6 +40,8 @@ pub enum OutputError {
     NotAnOutput { out: PathBuf, entries: Vec<String>, count: usize },
     /// The destination exists and is not a directory.
     NotADirectory { out: PathBuf },
+    /// The destination has no name (`/`), so nothing can be staged beside it.
+    NoName { path: PathBuf },
     /// The destination appeared or changed while the run worked: another process wrote it.
     Appeared { out: PathBuf },
     /// A file exists where a file would be written, and `--overwrite` was not given.
@@ -96,6 +98,11 @@ impl fmt::Display for OutputError {
                     entries.join(", ")
                 )
             }
+            Self::NoName { path } => write!(
+                f,
+                "'{}' has no name: mlprep writes beside a destination and renames into it; choose another path",
+                path.display()
+            ),
             Self::NotADirectory { out } => {
                 write!(f, "output '{}' exists and is not a directory; choose another --out", out.display())
             }
@@ -298,7 +305,7 @@ fn not_an_output(out: &Path) -> OutputError {
 
 /// `NAME.TAG-PID` beside `path`: the same file system, so publishing is a rename.
 fn beside(path: &Path, tag: &str) -> Result<PathBuf, OutputError> {
-    let name = path.file_name().ok_or_else(|| OutputError::NotADirectory { out: path.to_path_buf() })?;
+    let name = path.file_name().ok_or_else(|| OutputError::NoName { path: path.to_path_buf() })?;
     Ok(path.with_file_name(format!("{}.{tag}-{}", name.to_string_lossy(), std::process::id())))
 }
 
@@ -720,6 +727,12 @@ mod tests {
         assert_eq!(overlap_by_identity(&(None, vec![b, a]), &(Some(b), vec![a])), Some(Overlap::Inside));
         assert_eq!(overlap_by_identity(&(None, vec![a]), &(Some(c), vec![a])), None);
         assert_eq!(overlap_by_identity(&(None, vec![a]), &(None, vec![a])), None);
+    }
+
+    #[test]
+    fn a_destination_without_a_name_is_refused_as_such() {
+        let result = OutputDir::check(Path::new("/"), true, &[]);
+        assert!(matches!(result, Err(OutputError::NoName { .. })), "{result:?}");
     }
 
     #[test]
