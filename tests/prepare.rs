@@ -263,11 +263,9 @@ async fn bad_input_fails_clearly_and_leaves_nothing() {
 }
 
 /// The typed error of a refused output.
-fn output_error(error: &datafusion::error::DataFusionError) -> &OutputError {
+fn output_error(error: &mlprep::error::Error) -> &OutputError {
     match error {
-        datafusion::error::DataFusionError::External(inner) => {
-            inner.downcast_ref().unwrap_or_else(|| panic!("not an output error: {error}"))
-        }
+        mlprep::error::Error::Output(inner) => inner,
         other => panic!("not an output error: {other}"),
     }
 }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::common::DataFusionError;
+use mlprep::error::Error;
 use mlprep::sql::ScriptRunner;
 use mlprep::{SessionOptions, session_context};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
@@ -21,26 +21,9 @@ struct MlprepDb {
     runner: ScriptRunner,
 }
 
-#[derive(Debug)]
-struct SltError(String);
-
-impl std::fmt::Display for SltError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SltError {}
-
-impl From<DataFusionError> for SltError {
-    fn from(error: DataFusionError) -> Self {
-        Self(error.to_string())
-    }
-}
-
 #[async_trait]
 impl AsyncDB for MlprepDb {
-    type Error = SltError;
+    type Error = Error;
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<Self::ColumnType>, Self::Error> {
@@ -80,7 +63,7 @@ fn column_type(data_type: &DataType) -> DefaultColumnType {
 }
 
 /// Values as DataFusion's sqllogictests print them: NULL, `(empty)` for an empty string, lists as `[a, b]`.
-fn format_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, SltError> {
+fn format_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, Error> {
     let options = FormatOptions::default().with_null("NULL");
     let mut rows = Vec::new();
     for batch in batches {
@@ -89,7 +72,7 @@ fn format_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, SltError> {
             .iter()
             .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| SltError(error.to_string()))?;
+            ?;
         for row in 0..batch.num_rows() {
             rows.push(
                 formatters
@@ -144,7 +127,7 @@ async fn main() {
             let params = params.clone();
             async move {
                 let context = session_context(&SessionOptions { target_partitions: 4, ..Default::default() })?;
-                Ok::<_, SltError>(MlprepDb { runner: ScriptRunner::new(context, params) })
+                Ok::<_, Error>(MlprepDb { runner: ScriptRunner::new(context, params) })
             }
         });
         match runner.run_file_async(&file).await {

@@ -98,10 +98,8 @@ fn exit_code(result: Result<(), String>) -> ExitCode {
     }
 }
 
-/// The message of a library error; mlprep's own errors (a refused output) without DataFusion's prefix.
-fn message(error: datafusion::error::DataFusionError) -> String {
-    match error {
-        datafusion::error::DataFusionError::External(inner) => inner.to_string(),
-        other => other.to_string(),
-    }
+/// What the user reads of a library error: its message; every failure exits with status 1 (clap's usage
+/// errors 2, a signal 128 + its number).
+fn message(error: mlprep::error::Error) -> String {
+    error.to_string()
 }

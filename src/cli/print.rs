@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use datafusion::common::{DataFusionError, Result};
 use datafusion::config::FormatOptions;
 pub use datafusion_cli::print_format::PrintFormat;
 pub use datafusion_cli::print_options::MaxRows;
 
+use mlprep::error::{Error, Result};
 use mlprep::sql::StatementOutput;
 
 /// How results are shown.
@@ -69,6 +69,6 @@ pub fn print_output(
     out.flush().map_err(io_error)
 }
 
-fn io_error(error: std::io::Error) -> DataFusionError {
-    DataFusionError::External(Box::new(error))
+fn io_error(error: std::io::Error) -> Error {
+    Error::io(std::path::Path::new("stdout"), error)
 }

@@ -7,7 +7,6 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::Documentation;
 use datafusion::prelude::SessionContext;
 use datafusion_cli::helper::CliHelper;
@@ -19,6 +18,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
 
+use mlprep::error::{Error, Result};
 use mlprep::sql::{ScriptRunner, StatementOutput};
 
 use super::print::{FORMAT_NAMES, MaxRows, OutputOptions, format_name, parse_format, print_output};
@@ -139,7 +139,7 @@ fn shell_command(context: &SessionContext, options: &mut OutputOptions, command:
                 "" => !options.timing,
                 "on" => true,
                 "off" => false,
-                other => return Err(DataFusionError::Plan(format!("\\timing {other}: expected on or off"))),
+                other => return Err(Error::Configuration(format!("\\timing {other}: expected on or off"))),
             };
             println!("Timing is {}.", if options.timing { "on" } else { "off" });
             done
@@ -147,20 +147,20 @@ fn shell_command(context: &SessionContext, options: &mut OutputOptions, command:
         "format" | "pset" => {
             let value = if name == "pset" { argument.strip_prefix("format").map(str::trim).unwrap_or("") } else { argument };
             if !value.is_empty() {
-                options.format = parse_format(value).map_err(DataFusionError::Plan)?;
+                options.format = parse_format(value).map_err(Error::Configuration)?;
             }
             println!("Output format is {} (one of {}).", format_name(options.format), FORMAT_NAMES.join(", "));
             done
         }
         "maxrows" => {
             if !argument.is_empty() {
-                options.maxrows = argument.parse::<MaxRows>().map_err(DataFusionError::Plan)?;
+                options.maxrows = argument.parse::<MaxRows>().map_err(Error::Configuration)?;
             }
             println!("Table output shows {} rows.", options.maxrows);
             done
         }
         "set" | "i" | "include" => Ok(Command::Run(format!("\\{command}"))),
-        other => Err(DataFusionError::Plan(format!("unknown command \\{other}; \\? lists the commands"))),
+        other => Err(Error::Configuration(format!("unknown command \\{other}; \\? lists the commands"))),
     }
 }
 
@@ -193,7 +193,7 @@ pub fn function_help(context: &SessionContext, name: &str) -> Result<String> {
     match documentation {
         Some(Some(documentation)) => Ok(render_documentation(&lower, &documentation)),
         Some(None) => Ok(format!("{lower}: no documentation\n")),
-        None => Err(DataFusionError::Plan(format!("no function named '{name}' (\\h lists mlprep's functions; SHOW FUNCTIONS lists all)"))),
+        None => Err(Error::Configuration(format!("no function named '{name}' (\\h lists mlprep's functions; SHOW FUNCTIONS lists all)"))),
     }
 }
 
@@ -300,8 +300,8 @@ impl Completer for ShellHelper {
 
 impl Helper for ShellHelper {}
 
-fn readline_error(error: ReadlineError) -> DataFusionError {
-    DataFusionError::External(Box::new(error))
+fn readline_error(error: ReadlineError) -> Error {
+    Error::io(std::path::Path::new("the terminal"), std::io::Error::other(error))
 }
 
 #[cfg(test)]

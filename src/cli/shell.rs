@@ -40,18 +40,18 @@ pub async fn run(args: ShellArgs) -> Result<(), String> {
     let interactive = std::io::stdin().is_terminal();
     let mut options = OutputOptions { format: args.format, timing: interactive && !args.no_timing, maxrows: args.maxrows };
     for file in &args.files {
-        super::repl::run_input(&mut runner, &mut options, &format!("\\i {}", file.display())).await.map_err(|error| error.to_string())?;
+        super::repl::run_input(&mut runner, &mut options, &format!("\\i {}", file.display())).await.map_err(super::message)?;
     }
     if interactive {
         let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".mlprep_history"));
-        return super::repl::run_interactive(&mut runner, &mut options, history).await.map_err(|error| error.to_string());
+        return super::repl::run_interactive(&mut runner, &mut options, history).await.map_err(super::message);
     }
     let mut script = String::new();
     std::io::stdin().read_to_string(&mut script).map_err(|error| format!("stdin: {error}"))?;
     for statement in mlprep::sql::split_statements(&script) {
         let flow = super::repl::run_input(&mut runner, &mut options, &statement.text)
             .await
-            .map_err(|error| format!("stdin line {}: {error}", statement.line))?;
+            .map_err(|error| format!("stdin line {}: {}", statement.line, super::message(error)))?;
         if flow == super::repl::Flow::Quit {
             break;
         }

@@ -35,7 +35,7 @@ pub struct SqlSessionArgs {
 impl SqlSessionArgs {
     /// A script runner on a session connected as asked, with the -D parameters.
     pub async fn runner(self) -> Result<ScriptRunner, String> {
-        let context = mlprep::connect(&self.engine.session_options()).await.map_err(|error| error.to_string())?;
+        let context = mlprep::connect(&self.engine.session_options()).await.map_err(super::message)?;
         Ok(ScriptRunner::new(context, self.defines.into_iter().collect()))
     }
 }
@@ -97,7 +97,7 @@ pub async fn run(args: SqlArgs, (file_positions, command_positions): (Vec<usize>
             SqlStep::File(path) => runner.run_file_each(path, &mut sink).await,
             SqlStep::Command(sql) => runner.run_script_each("-c", sql, None, &mut sink).await,
         }
-        .map_err(|error| error.to_string())?;
+        .map_err(super::message)?;
     }
     Ok(())
 }

@@ -17,7 +17,9 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::start_server;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::DataFusionError;
+
+use crate::error::{Error, Result};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -62,7 +64,7 @@ pub async fn standalone_context(options: &SessionOptions) -> Result<SessionConte
 /// A session on the Ballista cluster whose scheduler listens at `url` (`df://HOST:PORT`).
 pub async fn remote_context(url: &str, options: &SessionOptions) -> Result<SessionContext> {
     if !url.starts_with("df://") {
-        return Err(DataFusionError::Configuration(format!(
+        return Err(Error::Configuration(format!(
             "--cluster {url}: expected df://HOST:PORT (the scheduler's address)"
         )));
     }
@@ -73,7 +75,7 @@ pub async fn remote_context(url: &str, options: &SessionOptions) -> Result<Sessi
 
 /// The scheduler's sessions: Ballista's default session (its optimizer rules and functions) with mlprep's
 /// settings and functions added.
-fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
+fn scheduler_session(config: SessionConfig) -> datafusion::common::Result<SessionState> {
     let mut state = default_session_builder(with_mlprep_settings(config))?;
     mlprep_udfs::register_all(&mut state)?;
     Ok(state)
@@ -107,7 +109,7 @@ const MIN_PULL_EXECUTOR_TIMEOUT_SECONDS: u64 = 10;
 /// Runs a Ballista scheduler until the process ends.
 pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
     if matches!(options.scheduling_policy, TaskSchedulingPolicy::PullStaged) && options.executor_timeout_seconds < MIN_PULL_EXECUTOR_TIMEOUT_SECONDS {
-        return Err(DataFusionError::Configuration(format!(
+        return Err(Error::Configuration(format!(
             "--executor-timeout-seconds {}: with pull-staged scheduling a busy executor reports every 5 s, so the \
              timeout must be at least {MIN_PULL_EXECUTOR_TIMEOUT_SECONDS} s or busy executors would be taken for lost",
             options.executor_timeout_seconds
@@ -115,7 +117,7 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
     }
     let address: SocketAddr = format!("{}:{}", options.bind_host, options.bind_port)
         .parse()
-        .map_err(|error| DataFusionError::Configuration(format!("scheduler address: {error}")))?;
+        .map_err(|error| Error::Configuration(format!("scheduler address: {error}")))?;
     let mut config = SchedulerConfig {
         bind_host: options.bind_host.clone(),
         bind_port: options.bind_port,
@@ -185,6 +187,6 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
     start_executor_process(Arc::new(config)).await.map_err(ballista_error)
 }
 
-fn ballista_error(error: ballista_core::error::BallistaError) -> DataFusionError {
-    DataFusionError::External(Box::new(error))
+fn ballista_error(error: ballista_core::error::BallistaError) -> Error {
+    Error::Engine(DataFusionError::External(Box::new(error)))
 }

@@ -4,7 +4,7 @@
 pub mod cluster;
 pub mod session;
 
-use datafusion::common::Result;
+use crate::error::Result;
 use datafusion::prelude::SessionContext;
 
 pub use session::{Cluster, SessionOptions, session_context, session_state};

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -52,10 +52,10 @@ impl Default for SessionOptions {
 /// mlprep's settings on top of `config` (DataFusion's defaults, or Ballista's).
 pub fn configure(config: SessionConfig, options: &SessionOptions) -> Result<SessionConfig> {
     if options.target_partitions == 0 {
-        return Err(DataFusionError::Configuration("partitions must be at least 1".into()));
+        return Err(Error::Configuration("partitions must be at least 1".into()));
     }
     if options.batch_size == 0 {
-        return Err(DataFusionError::Configuration("batch size must be at least 1".into()));
+        return Err(Error::Configuration("batch size must be at least 1".into()));
     }
     Ok(with_mlprep_settings(
         config
@@ -81,7 +81,7 @@ pub fn runtime_env(options: &SessionOptions) -> Result<Arc<RuntimeEnv>> {
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
     }
-    runtime.build_arc()
+    Ok(runtime.build_arc()?)
 }
 
 /// A local session state with mlprep's functions registered, on DataFusion's settings from `DATAFUSION_*` environment

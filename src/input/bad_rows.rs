@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 
 /// `--on-bad-rows`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -44,18 +44,19 @@ pub struct RejectedRow {
 }
 
 /// The error for `fail`: the file, how many rows, and the first of them with their lines.
-pub fn bad_rows_error(input: &Path, rows: &[RejectedRow]) -> DataFusionError {
+pub fn bad_rows_error(input: &Path, rows: &[RejectedRow]) -> Error {
     let input_name = input.display().to_string();
     let at = |row: &RejectedRow| if row.file == input_name { format!("line {}", row.line) } else { format!("{} line {}", row.file, row.line) };
     let shown: Vec<String> = rows.iter().take(SHOWN).map(|row| format!("  {}: {}", at(row), row.reason)).collect();
     let more = if rows.len() > SHOWN { format!("\n  … and {} more", rows.len() - SHOWN) } else { String::new() };
-    DataFusionError::Execution(format!(
+    let message = format!(
         "input CSV '{}' has {} row(s) that cannot be prepared; nothing was written (--on-bad-rows skip sets such \
          rows aside in DIR/rejected.csv):\n{}{more}",
         input.display(),
         rows.len(),
         shown.join("\n")
-    ))
+    );
+    Error::BadRows { path: input.to_path_buf(), count: rows.len(), message }
 }
 
 /// The kind of a row whose key other rows have too.
@@ -66,13 +67,13 @@ pub const UNKNOWN_CLASS: &str = "class not in --classes";
 
 /// Writes `rows` (in input order) as CSV with the columns `file,line,reason,record`.
 pub fn write_rejected_csv(path: &Path, rows: &[RejectedRow]) -> Result<()> {
-    let error = |error: csv::Error| DataFusionError::Execution(format!("'{}': {error}", path.display()));
+    let error = |error: csv::Error| Error::io(path, error.into());
     let mut writer = csv::Writer::from_path(path).map_err(error)?;
     writer.write_record(["file", "line", "reason", "record"]).map_err(error)?;
     for row in rows {
         writer.write_record([row.file.as_str(), row.line.to_string().as_str(), &row.reason, &row.record]).map_err(error)?;
     }
-    writer.flush().map_err(|io| DataFusionError::Execution(format!("'{}': {io}", path.display())))
+    writer.flush().map_err(|error| Error::io(path, error))
 }
 
 /// Rows per reason kind, for `summary.json`.

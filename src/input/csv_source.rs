@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Schema};
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 
 use super::record_scan::{CheckedColumn, Rejection};
 use crate::sql::literals::quote_identifier;
@@ -37,7 +37,7 @@ impl CsvSource {
     /// Reads the header(s) and infers column types from the first records.
     pub fn inspect(path: &Path) -> Result<Self> {
         let metadata = std::fs::metadata(path).map_err(|error| {
-            DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display()))
+            Error::input(&path, format!("input CSV '{}' cannot be opened: {error}", path.display()))
         })?;
         let files = if metadata.is_dir() { csv_files_in(&absolute(path))? } else { vec![absolute(path)] };
         Self::inspect_files(path, files)
@@ -51,10 +51,10 @@ impl CsvSource {
         let mut first: Option<(PathBuf, Vec<Vec<u8>>)> = None;
         for file in &files {
             let length = std::fs::metadata(file)
-                .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", file.display())))?
+                .map_err(|error| Error::input(&file, format!("input CSV '{}' cannot be opened: {error}", file.display())))?
                 .len();
             if length == 0 {
-                return Err(DataFusionError::Execution(format!(
+                return Err(Error::input(&file, format!(
                     "input CSV '{}' is empty: expected a header line and rows",
                     file.display()
                 )));
@@ -64,7 +64,7 @@ impl CsvSource {
             match &first {
                 None => first = Some((file.clone(), header)),
                 Some((first_file, first_header)) if *first_header != header => {
-                    return Err(DataFusionError::Execution(format!(
+                    return Err(Error::header(file, format!(
                         "input CSV files '{}' and '{}' have different headers: {:?} and {:?}; every file of a directory \
                          must have the same columns in the same order",
                         first_file.display(),
@@ -92,9 +92,9 @@ impl CsvSource {
         let (schema, _) = Format::default()
             .with_header(true)
             .infer_schema(&sample[..], Some(INFERENCE_RECORDS))
-            .map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))?;
+            .map_err(|error| Error::input(&path, format!("input CSV '{}': {error}", path.display())))?;
         if !any_record {
-            return Err(DataFusionError::Execution(format!(
+            return Err(Error::input(&path, format!(
                 "input CSV '{}' has a header but no rows",
                 path.display()
             )));
@@ -107,7 +107,7 @@ impl CsvSource {
         for (column, role) in columns {
             if self.schema.field_with_name(column).is_err() {
                 let found: Vec<&str> = self.schema.fields().iter().map(|field| field.name().as_str()).collect();
-                return Err(DataFusionError::Execution(format!(
+                return Err(Error::header(&self.path, format!(
                     "input CSV '{}' has no column '{column}' ({role}); its header has: {}",
                     self.path.display(),
                     found.join(", ")
@@ -159,8 +159,8 @@ impl CsvSource {
         let mut found = Vec::new();
         for (file_index, path) in self.files.iter().enumerate() {
             let first_found = found.len();
-            let io = |error: csv::Error| DataFusionError::Execution(format!("'{}': {error}", path.display()));
-            let file = File::open(path).map_err(|error| DataFusionError::Execution(format!("'{}': {error}", path.display())))?;
+            let io = |error: csv::Error| Error::input(&path, format!("'{}': {error}", path.display()));
+            let file = File::open(path).map_err(|error| Error::input(&path, format!("'{}': {error}", path.display())))?;
             let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
             reader.byte_headers().map_err(io)?;
             let mut record = csv::ByteRecord::new();
@@ -195,9 +195,9 @@ impl CsvSource {
 /// header first when `with_header`), as CSV, how many, and whether the file has any record after its header:
 /// what the types are inferred from. Bad records are the record scan's to report, with their lines.
 fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec<u8>, usize, bool)> {
-    let error = |error: csv::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let error = |error: csv::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
     let file = File::open(path)
-        .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
+        .map_err(|error| Error::input(&path, format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(BufReader::new(file));
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut record = csv::ByteRecord::new();
@@ -220,15 +220,15 @@ fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec
     }
     let bytes = writer
         .into_inner()
-        .map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))?;
+        .map_err(|error| Error::input(&path, format!("input CSV '{}': {error}", path.display())))?;
     Ok((bytes, kept, any_record))
 }
 
 /// The header record of `path`, as its fields, and its length in the file.
 fn header_line(path: &Path) -> Result<(Vec<Vec<u8>>, u64)> {
-    let error = |error: csv::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let error = |error: csv::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
     let file = File::open(path)
-        .map_err(|error| DataFusionError::Execution(format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
+        .map_err(|error| Error::input(&path, format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
     let header = reader.byte_headers().map_err(error)?.iter().map(<[u8]>::to_vec).collect();
     Ok((header, reader.position().byte()))
@@ -240,7 +240,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// The `*.csv` files directly in `directory`, in name order (what DataFusion reads from the directory).
 pub fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
-    let io = |error: std::io::Error| DataFusionError::Execution(format!("input directory '{}': {error}", directory.display()));
+    let io = |error: std::io::Error| Error::input(&directory, format!("input directory '{}': {error}", directory.display()));
     let mut files = Vec::new();
     for entry in std::fs::read_dir(directory).map_err(io)? {
         let path = entry.map_err(io)?.path();
@@ -250,7 +250,7 @@ pub fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
     }
     files.sort();
     if files.is_empty() {
-        return Err(DataFusionError::Execution(format!("input directory '{}' has no .csv file", directory.display())));
+        return Err(Error::input(&directory, format!("input directory '{}' has no .csv file", directory.display())));
     }
     Ok(files)
 }

@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 
 /// A column whose every value is checked, and what it is to the pipeline.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ fn scan_in_pieces(
     threads: usize,
     min_piece_bytes: u64,
 ) -> Result<ScanReport> {
-    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let io = |error: std::io::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
     let file_size = std::fs::metadata(path).map_err(io)?.len();
     let pieces = (file_size / min_piece_bytes.max(1)).clamp(1, threads.max(1) as u64);
     let mut cuts = vec![Cut { offset: 0, lines_before: 0 }];
@@ -114,7 +114,7 @@ fn scan_in_pieces(
             .into_iter()
             .map(|handle| {
                 handle.join().unwrap_or_else(|_| {
-                    Err(DataFusionError::Internal(format!("the record scan of '{}' stopped unexpectedly", path.display())))
+                    Err(Error::Internal(format!("the record scan of '{}' stopped unexpectedly", path.display())))
                 })
             })
             .collect()
@@ -142,7 +142,7 @@ struct Piece {
 /// The bad records of one piece, with lines and bytes of the whole file; the file's header
 /// when the piece starts the file is not a record.
 fn scan_piece(path: &Path, piece: Piece, header_fields: usize, checked: &[CheckedColumn]) -> Result<ScanReport> {
-    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let io = |error: std::io::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
     let mut file = File::open(path).map_err(io)?;
     file.seek(SeekFrom::Start(piece.start)).map_err(io)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -156,7 +156,7 @@ fn scan_piece(path: &Path, piece: Piece, header_fields: usize, checked: &[Checke
     loop {
         let more = reader
             .read_byte_record(&mut record)
-            .map_err(|error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display())))?;
+            .map_err(|error| Error::input(&path, format!("input CSV '{}': {error}", path.display())))?;
         if !more {
             break;
         }
@@ -211,7 +211,7 @@ fn cuts_near(path: &Path, targets: &[u64]) -> Result<Vec<Cut>> {
 
 /// [`cuts_near`], reading `block_bytes` at a time.
 fn cuts_near_reading(path: &Path, targets: &[u64], block_bytes: usize) -> Result<Vec<Cut>> {
-    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let io = |error: std::io::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
     let mut file = File::open(path).map_err(io)?;
     let mut block = vec![0u8; block_bytes];
     let mut cuts = Vec::with_capacity(targets.len());
@@ -302,7 +302,7 @@ pub fn to_record_starts(path: &Path, locations: &mut [Rejection]) -> Result<()> 
     if locations.is_empty() {
         return Ok(());
     }
-    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let io = |error: std::io::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
     let mut file = File::open(path).map_err(io)?;
     for location in locations {
         file.seek(SeekFrom::Start(location.start)).map_err(io)?;
@@ -373,7 +373,7 @@ fn type_name(data_type: &DataType) -> &'static str {
 /// Whether the record in bytes `[start, end)` of `path` ends inside a quoted value (it can only be the
 /// file's last record, which then swallowed the rest of the file).
 fn ends_inside_quotes(path: &Path, start: u64, end: u64) -> Result<bool> {
-    let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+    let io = |error: std::io::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
     let mut file = File::open(path).map_err(io)?;
     file.seek(SeekFrom::Start(start)).map_err(io)?;
     let mut bytes = Vec::new();
@@ -410,7 +410,7 @@ fn quote_state_at_end(record: &[u8]) -> bool {
 
 /// Copies `path` to `out` without the byte ranges of `rejections` (in file order).
 pub fn copy_without(path: &Path, out: &Path, rejections: &[Rejection]) -> Result<()> {
-    let io = |error: std::io::Error, file: &Path| DataFusionError::Execution(format!("'{}': {error}", file.display()));
+    let io = |error: std::io::Error, file: &Path| Error::input(&file, format!("'{}': {error}", file.display()));
     let mut input = BufReader::with_capacity(1 << 20, File::open(path).map_err(|error| io(error, path))?);
     let mut output = std::io::BufWriter::with_capacity(1 << 20, File::create(out).map_err(|error| io(error, out))?);
     let mut position = 0;
@@ -432,7 +432,7 @@ pub fn record_texts(files: &[std::path::PathBuf], rejections: &[Rejection]) -> R
         .iter()
         .map(|rejection| {
             let path = &files[rejection.file];
-            let io = |error: std::io::Error| DataFusionError::Execution(format!("input CSV '{}': {error}", path.display()));
+            let io = |error: std::io::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
             // Rejections come file by file: each file is opened once.
             if open.as_ref().is_none_or(|(index, _)| *index != rejection.file) {
                 open = Some((rejection.file, File::open(path).map_err(io)?));

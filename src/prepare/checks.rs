@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 
 use super::left_out::{accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, unknown_class_rows};
 use super::options::PrepareOptions;
@@ -69,7 +69,7 @@ pub(super) async fn accept(
     }
     let rows = rows_staged - rows_with_duplicate_keys - rows_with_unknown_class - rows_deduplicated;
     if rows == 0 {
-        return Err(DataFusionError::Execution(format!(
+        return Err(Error::input(&source.path, format!(
             "no row of input CSV '{}' is left to prepare: of {} rows, {} were set aside and {rows_deduplicated} \
              left out by --dedupe; nothing was written",
             source.path.display(),

@@ -9,9 +9,8 @@
 
 use std::path::Path;
 
-use datafusion::common::Result;
+use crate::error::{Error, Result};
 
-use crate::error::{accounting_error, io_error};
 use crate::sql::ScriptRunner;
 use crate::sql::literals::quote_literal_body;
 use crate::sql::results::{copied_count, run_at_once};
@@ -42,7 +41,7 @@ pub(crate) async fn find_shared_texts(
     let context = runner.context();
     let hashes = work.join("text_hashes");
     let shared = work.join("shared_texts");
-    std::fs::create_dir_all(&shared).map_err(|error| io_error(&shared, error))?;
+    std::fs::create_dir_all(&shared).map_err(|error| Error::io(&shared, error))?;
     let locations = [("text_hashes", location(&hashes)), ("shared_texts", location(&shared))];
     let named = |name: &str, extra: &[(&str, String)]| {
         named_sql(runner, QUERIES, name, &[&locations[..], extra].concat())
@@ -51,7 +50,7 @@ pub(crate) async fn find_shared_texts(
     let staged = context.sql(&named("stage_text_hashes", &[("text_buckets", text_buckets.to_string())])?).await?.collect().await?;
     let staged = copied_count(&staged);
     if staged != rows {
-        return Err(accounting_error(format!(
+        return Err(Error::Accounting(format!(
             "{rows} rows were split but {staged} text hashes were staged to count the shared texts"
         )));
     }

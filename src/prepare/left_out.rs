@@ -6,10 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use datafusion::arrow::array::{Array, RecordBatch};
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 
 use super::options::PrepareOptions;
-use crate::error::accounting_error;
 use crate::input::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLASS};
 use crate::input::csv_source::CsvSource;
 use crate::input::record_scan::{self, Rejection};
@@ -89,7 +88,7 @@ fn rows_with_values(
         .filter(|(_, record)| !listed.contains(&(source.files[record.file].to_string_lossy().as_ref(), record.line)))
         .collect();
     if found.len() as u64 != expected {
-        return Err(accounting_error(format!("{expected} rows {what}, but {} were found in the input", found.len())));
+        return Err(Error::Accounting(format!("{expected} rows {what}, but {} were found in the input", found.len())));
     }
     let locations: Vec<Rejection> = found.iter().map(|(_, record)| record.clone()).collect();
     let texts = record_scan::record_texts(&source.files, &locations)?;
@@ -121,7 +120,7 @@ pub(crate) async fn key_literals(runner: &mut ScriptRunner, query: &str) -> Resu
 /// `duplicate_keys` lost rows on a Ballista 55 cluster of several executors (tests/cluster.rs).
 pub(crate) async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[String], classes_left_out: &[String]) -> Result<()> {
     if left_out.len() > MAX_LEFT_OUT_KEYS {
-        return Err(DataFusionError::Execution(format!(
+        return Err(Error::Configuration(format!(
             "{} rows would be left out (duplicate keys or, with --dedupe, repeated texts): more than the {MAX_LEFT_OUT_KEYS} \
              mlprep filters by key; deduplicate the input first",
             left_out.len()
@@ -193,7 +192,7 @@ pub(crate) fn check_problems_are_duplicates(problems: &[RecordBatch]) -> Result<
         }
     }
     if !other.is_empty() {
-        return Err(DataFusionError::Internal(format!(
+        return Err(Error::Internal(format!(
             "rows the record scan accepted have problems: {}; please report this with the input",
             other.join("; ")
         )));

@@ -18,10 +18,11 @@ mod write;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::DataFusionError;
+
+use crate::error::{Error, Result};
 
 use crate::engine::connect;
-use crate::error::{accounting_error, io_error};
 use crate::input::classes::load_classes;
 use crate::input::csv_source::csv_files_in;
 use crate::publish::{OutputDir, ReadPath};
@@ -56,7 +57,7 @@ pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
             let error = explain_memory_error(error, options);
             match staging.discard() {
                 Ok(()) => Err(error),
-                Err(left) => Err(error.context(format!("{left} (this run's unfinished output)"))),
+                Err(left) => Err(Error::NotCleanedUp { left, source: Box::new(error) }),
             }
         }
     }
@@ -75,7 +76,7 @@ pub fn check_output(options: &PrepareOptions) -> Result<CheckedOutput> {
     options.validate()?;
     let mut reads = vec![ReadPath::new("--data", &options.data), ReadPath::new("--vocab", &options.vocab)];
     let data_files = if options.data.is_dir() {
-        let files = csv_files_in(&std::path::absolute(&options.data).map_err(|error| io_error(&options.data, error))?)?;
+        let files = csv_files_in(&std::path::absolute(&options.data).map_err(|error| Error::io(&options.data, error))?)?;
         reads.extend(files.iter().map(|file| ReadPath::new("--data", file)));
         Some(files)
     } else {
@@ -88,21 +89,21 @@ pub fn check_output(options: &PrepareOptions) -> Result<CheckedOutput> {
 
 /// A run that ran out of its memory pool says which of mlprep's options to change (DataFusion's own message
 /// names its configuration keys, which `prepare` users do not set).
-fn explain_memory_error(error: DataFusionError, options: &PrepareOptions) -> DataFusionError {
-    if !matches!(error.find_root(), DataFusionError::ResourcesExhausted(_)) {
+fn explain_memory_error(error: Error, options: &PrepareOptions) -> Error {
+    if !error.is_resources_exhausted() {
         return error;
     }
     let limit = options.session.memory_limit.map_or_else(|| "the memory limit".to_owned(), |bytes| {
         format!("--memory-limit {} MiB", bytes >> 20)
     });
-    DataFusionError::ResourcesExhausted(format!(
+    Error::Engine(DataFusionError::ResourcesExhausted(format!(
         "{limit} is too small for this input: raise it, or lower --batch-size (rows a sort takes at a time, now {}), \
          --file-size (rows sorted at once, now {} MiB of CSV) or --partitions (sorts running at once, now {}); \
          nothing was written.\ncaused by\n{error}",
         options.session.batch_size,
         options.file_size >> 20,
         options.session.target_partitions
-    ))
+    )))
 }
 
 /// The pipeline, into the staging directory `staging`: one step after the other.
@@ -114,9 +115,9 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     let vocabulary = vocabulary::load(options)?;
     let known_classes = options.classes.as_deref().map(load_classes).transpose()?;
 
-    let staging = std::path::absolute(staging).map_err(|error| io_error(staging, error))?;
+    let staging = std::path::absolute(staging).map_err(|error| Error::io(staging, error))?;
     let work = staging.join(WORK_DIRECTORY);
-    std::fs::create_dir_all(&work).map_err(|error| io_error(&work, error))?;
+    std::fs::create_dir_all(&work).map_err(|error| Error::io(&work, error))?;
     let input = scan::read_input(options, data_files, &work, &progress).await?;
     let buckets = write::bucket_count(input.source.size, options.file_size);
 
@@ -142,7 +143,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     let staged = runner.run_script(scripts::STAGE.path, scripts::STAGE.text, None).await?;
     let rows_staged = copied_rows(&staged)?[0];
     if rows_staged != input.readable_records {
-        return Err(accounting_error(format!(
+        return Err(Error::Accounting(format!(
             "the input has {} readable records but {rows_staged} rows were read from it",
             input.readable_records
         )));
@@ -156,7 +157,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
 
     progress.step("writing Parquet");
     write::write_splits(&mut runner, &staging, buckets, &split, options.session.target_partitions).await?;
-    std::fs::remove_dir_all(&work).map_err(|error| io_error(&work, error))?;
+    std::fs::remove_dir_all(&work).map_err(|error| Error::io(&work, error))?;
     let summary = report::write_description(&staging, options, &vocabulary, &input, &accepted, &split)?;
 
     Ok(PrepareReport {

@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use datafusion::common::Result;
+use crate::error::{Error, Result};
 
 use crate::engine::SessionOptions;
-use crate::error::config_error;
 use crate::input::bad_rows::OnBadRows;
 
 /// Everything `prepare` needs.
@@ -68,13 +67,13 @@ impl PrepareOptions {
     /// Fails on values the pipeline cannot run with, before anything is read.
     pub fn validate(&self) -> Result<()> {
         if !(self.test_size > 0.0 && self.test_size < 1.0) {
-            return Err(config_error(format!("--test-size must be between 0 and 1 (exclusive), got {}", self.test_size)));
+            return Err(Error::Configuration(format!("--test-size must be between 0 and 1 (exclusive), got {}", self.test_size)));
         }
         if self.file_size == 0 {
-            return Err(config_error("--file-size must be at least 1 byte".into()));
+            return Err(Error::Configuration("--file-size must be at least 1 byte".into()));
         }
         if self.max_length.is_some_and(|length| length < 2) {
-            return Err(config_error("--max-length must be at least 2 (room for [CLS] and [SEP])".into()));
+            return Err(Error::Configuration("--max-length must be at least 2 (room for [CLS] and [SEP])".into()));
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 use serde_json::{Value, json};
 
 use super::checks::Accepted;
@@ -12,7 +12,6 @@ use super::options::PrepareOptions;
 use super::scan::Input;
 use super::split::{Split, SplitReport};
 use super::vocabulary::Vocabulary;
-use crate::error::io_error;
 use crate::input::bad_rows::{OnBadRows, counts_by_kind, write_rejected_csv};
 
 /// What a finished run wrote.
@@ -93,6 +92,6 @@ fn split_json(report: &SplitReport, max_length: Option<usize>) -> Value {
 }
 
 fn write_json(path: &Path, value: &Value) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|error| DataFusionError::External(Box::new(error)))?;
-    std::fs::write(path, text + "\n").map_err(|error| io_error(path, error))
+    let text = serde_json::to_string_pretty(value).map_err(|error| Error::Internal(error.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|error| Error::io(path, error))
 }

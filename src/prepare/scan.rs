@@ -2,12 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 
 use super::left_out::rejected_rows;
 use super::options::PrepareOptions;
 use super::progress::Progress;
-use crate::error::io_error;
 use crate::input::bad_rows::{OnBadRows, RejectedRow, bad_rows_error};
 use crate::input::csv_source::CsvSource;
 use crate::input::record_scan::{self, Rejection};
@@ -52,13 +51,13 @@ pub(super) async fn read_input(
     let (files, fields, threads) = (source.files.clone(), source.schema.fields().len(), options.session.target_partitions);
     let scan = tokio::task::spawn_blocking(move || record_scan::scan_files(&files, fields, &checked, threads))
         .await
-        .map_err(|error| DataFusionError::External(Box::new(error)))??;
+        .map_err(|error| Error::Internal(format!("the record scan stopped: {error}")))??;
     let rejected = rejected_rows(&source, &scan.rejections, options.on_bad_rows)?;
     if options.on_bad_rows == OnBadRows::Fail && !rejected.is_empty() {
         return Err(bad_rows_error(&source.path, &rejected));
     }
     if scan.rejections.len() as u64 == scan.records {
-        return Err(DataFusionError::Execution(format!(
+        return Err(Error::input(&source.path, format!(
             "no row of input CSV '{}' can be prepared: all {} are bad rows, e.g. line {}: {}; nothing was written",
             source.path.display(),
             scan.records,
@@ -78,15 +77,15 @@ fn readable_location(source: &CsvSource, rejections: &[Rejection], work: &Path) 
     } else if rejections.is_empty() {
         // DataFusion would read every file of the directory, not only its `*.csv`: it reads links to them.
         let links = work.join("input_files");
-        std::fs::create_dir_all(&links).map_err(|error| io_error(&links, error))?;
+        std::fs::create_dir_all(&links).map_err(|error| Error::io(&links, error))?;
         for file in &source.files {
             let link = links.join(file.file_name().unwrap_or_default());
-            std::os::unix::fs::symlink(file, &link).map_err(|error| io_error(&link, error))?;
+            std::os::unix::fs::symlink(file, &link).map_err(|error| Error::io(&link, error))?;
         }
         links
     } else {
         let copies = work.join("readable_rows");
-        std::fs::create_dir_all(&copies).map_err(|error| io_error(&copies, error))?;
+        std::fs::create_dir_all(&copies).map_err(|error| Error::io(&copies, error))?;
         for (index, file) in source.files.iter().enumerate() {
             let bad: Vec<Rejection> = rejections.iter().filter(|rejection| rejection.file == index).cloned().collect();
             let copy = copies.join(file.file_name().unwrap_or_default());

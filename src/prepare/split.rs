@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 use serde_json::{Value, json};
 
 use super::leakage::{find_shared_texts, text_bucket_count};
 use super::options::PrepareOptions;
-use crate::error::accounting_error;
 use crate::sql::ScriptRunner;
 use crate::sql::literals::materialize_small_view;
 use crate::sql::results::{int64_column, result_with_columns, text_column};
@@ -120,7 +119,7 @@ async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String,
 fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, val: &SplitReport) -> Result<()> {
     for (class, &val_rows) in &val.rows_per_class {
         if !train.rows_per_class.contains_key(class) {
-            return Err(DataFusionError::Execution(format!(
+            return Err(Error::Configuration(format!(
                 "class '{class}' has only {val_rows} row(s): too few to split with --test-size {} (every row would go \
                  to validation and none to training)",
                 options.test_size
@@ -128,7 +127,7 @@ fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, va
         }
     }
     if train.rows + val.rows != rows_read {
-        return Err(accounting_error(format!(
+        return Err(Error::Accounting(format!(
             "read {rows_read} rows but the split holds {} train + {} val",
             train.rows, val.rows
         )));
@@ -156,7 +155,7 @@ fn check_split_sizes(
         let rows = train_rows + val_rows;
         let expected = (test_size * rows as f64).ceil() as u64;
         if val_rows != expected {
-            return Err(accounting_error(format!(
+            return Err(Error::Accounting(format!(
                 "class '{class}' has {rows} rows and {val_rows} in validation, but ceil({test_size} * {rows}) = {expected}"
             )));
         }
@@ -166,7 +165,7 @@ fn check_split_sizes(
         None => train.rows_per_class.keys().cloned().zip(0..).collect(),
     };
     if *class_to_index != expected_indices {
-        return Err(accounting_error(format!(
+        return Err(Error::Accounting(format!(
             "the class indices {class_to_index:?} are not the training classes in order {expected_indices:?}"
         )));
     }

@@ -2,12 +2,11 @@
 
 use std::path::PathBuf;
 
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 
 use super::options::PrepareOptions;
 use crate::engine::Cluster;
-use crate::error::io_error;
 
 /// The vocabulary a run tokenizes with.
 pub(super) struct Vocabulary {
@@ -24,15 +23,15 @@ pub(super) struct Vocabulary {
 /// Loads and checks the tokenizer of `--vocab`.
 pub(super) fn load(options: &PrepareOptions) -> Result<Vocabulary> {
     let path = std::fs::canonicalize(&options.vocab).map_err(|error| {
-        DataFusionError::Execution(format!("tokenizer file '{}' cannot be opened: {error}", options.vocab.display()))
+        Error::input(&options.vocab, format!("tokenizer file '{}' cannot be opened: {error}", options.vocab.display()))
     })?;
-    let bytes = std::fs::read(&path).map_err(|error| io_error(&path, error))?;
+    let bytes = std::fs::read(&path).map_err(|error| Error::io(&path, error))?;
     let tokenizer = mlprep_udfs::tokenizer_cache::load_tokenizer(&path.to_string_lossy())?;
     let sha256: String = Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect();
     let argument = match options.session.cluster {
         Cluster::Local => path.to_string_lossy().into_owned(),
         Cluster::Standalone | Cluster::Remote(_) => String::from_utf8(bytes)
-            .map_err(|_| DataFusionError::Execution(format!("tokenizer file '{}' is not UTF-8", path.display())))?,
+            .map_err(|_| Error::input(&path, format!("tokenizer file '{}' is not UTF-8", path.display())))?,
     };
     Ok(Vocabulary { path, sha256, argument, pad_id: tokenizer.pad_id() })
 }

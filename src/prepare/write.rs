@@ -5,10 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::Array;
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 
 use super::split::{Split, SplitReport};
-use crate::error::{accounting_error, io_error};
 use crate::sql::results::{copied_count, int64_column, run_at_once};
 use crate::sql::scripts::run_named;
 use crate::sql::script::substitute;
@@ -23,8 +22,8 @@ pub(crate) const MAX_BUCKETS: u64 = 4096;
 pub fn split_files(out: &Path, split: &str) -> Result<Vec<PathBuf>> {
     let directory = out.join(split);
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(&directory).map_err(|error| io_error(&directory, error))? {
-        let path = entry.map_err(|error| io_error(&directory, error))?.path();
+    for entry in std::fs::read_dir(&directory).map_err(|error| Error::io(&directory, error))? {
+        let path = entry.map_err(|error| Error::io(&directory, error))?.path();
         if path.extension().is_some_and(|extension| extension == "parquet") {
             files.push(path);
         }
@@ -71,7 +70,7 @@ pub(crate) async fn write_buckets(
             .map(|statement| substitute(&statement.text, &params, name))
             .collect::<Result<Vec<String>>>()?;
         if copies.len() != SPLITS.len() {
-            return Err(DataFusionError::Internal(format!("{name} has {} statements, expected 2 COPY", copies.len())));
+            return Err(Error::Internal(format!("{name} has {} statements, expected 2 COPY", copies.len())));
         }
         let val_may_have_rows = bucket <= last_val_bucket;
         for (split, sql) in copies.into_iter().enumerate() {
@@ -99,12 +98,12 @@ pub(crate) async fn write_buckets(
             kept => kept,
         };
         for (bucket, _) in files.iter().filter(|(bucket, _)| !keep.contains(bucket)) {
-            std::fs::remove_file(file(*bucket)).map_err(|error| io_error(&file(*bucket), error))?;
+            std::fs::remove_file(file(*bucket)).map_err(|error| Error::io(&file(*bucket), error))?;
         }
         // Ascending, each file moves to a number no higher than its own, which is free by then.
         for (number, bucket) in keep.into_iter().enumerate() {
             if number as u64 != bucket {
-                std::fs::rename(file(bucket), file(number as u64)).map_err(|error| io_error(&file(bucket), error))?;
+                std::fs::rename(file(bucket), file(number as u64)).map_err(|error| Error::io(&file(bucket), error))?;
             }
         }
     }
@@ -148,7 +147,7 @@ async fn last_val_bucket(runner: &mut ScriptRunner) -> Result<u64> {
 fn check_written(written: &[u64; 2], train: &SplitReport, val: &SplitReport) -> Result<()> {
     for ((split, expected), &written) in [("train", train.rows), ("val", val.rows)].into_iter().zip(written) {
         if written != expected {
-            return Err(accounting_error(format!("the {split} split has {expected} rows but {written} were written")));
+            return Err(Error::Accounting(format!("the {split} split has {expected} rows but {written} were written")));
         }
     }
     Ok(())

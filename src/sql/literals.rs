@@ -3,7 +3,7 @@
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Schema};
-use datafusion::common::Result;
+use crate::error::Result;
 
 use super::script::ScriptRunner;
 

@@ -2,7 +2,9 @@
 
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Int64Type, UInt64Type};
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::DataFusionError;
+
+use crate::error::{Error, Result};
 use datafusion::prelude::SessionContext;
 
 use super::script::StatementOutput;
@@ -12,7 +14,7 @@ pub fn copied_rows(outputs: &[StatementOutput]) -> Result<Vec<u64>> {
     let copies = outputs.iter().filter(|output| output.sql.trim_start().to_ascii_uppercase().starts_with("COPY"));
     let rows: Vec<u64> = copies.map(|copy| copied_count(&copy.batches)).collect();
     if rows.is_empty() {
-        return Err(DataFusionError::Internal("a script that writes ran no COPY statement".into()));
+        return Err(Error::Internal("a script that writes ran no COPY statement".into()));
     }
     Ok(rows)
 }
@@ -31,7 +33,7 @@ pub fn copied_count(batches: &[RecordBatch]) -> u64 {
 pub fn result_with_columns<'a>(outputs: &'a [StatementOutput], columns: &[&str]) -> Result<&'a [RecordBatch]> {
     let returns = |output: &StatementOutput| output.schema.fields().iter().map(|field| field.name().as_str()).eq(columns.iter().copied());
     outputs.iter().find(|output| returns(output)).map(|output| &output.batches[..]).ok_or_else(|| {
-        DataFusionError::Internal(format!("no statement of the script returns the columns {columns:?}"))
+        Error::Internal(format!("no statement of the script returns the columns {columns:?}"))
     })
 }
 
@@ -39,7 +41,7 @@ pub fn result_with_columns<'a>(outputs: &'a [StatementOutput], columns: &[&str])
 pub fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
     batch.column_by_name(name).ok_or_else(|| {
         let found: Vec<String> = batch.schema().fields().iter().map(|field| field.name().clone()).collect();
-        DataFusionError::Internal(format!("a result has no column '{name}' (it has {})", found.join(", ")))
+        Error::Internal(format!("a result has no column '{name}' (it has {})", found.join(", ")))
     })
 }
 
@@ -66,8 +68,8 @@ pub fn uint64_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a UInt6
     array.as_primitive_opt::<UInt64Type>().ok_or_else(|| wrong_type(name, array.data_type(), "UInt64"))
 }
 
-fn wrong_type(name: &str, found: &DataType, expected: &str) -> DataFusionError {
-    DataFusionError::Internal(format!("column '{name}' of a result is {found}, not {expected}"))
+fn wrong_type(name: &str, found: &DataType, expected: &str) -> Error {
+    Error::Internal(format!("column '{name}' of a result is {found}, not {expected}"))
 }
 
 /// Runs `statements`, `concurrency` at a time (each starting as soon as one ends), and returns their results

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::DataFusionError;
+
+use crate::error::{Error, Result};
 use datafusion::prelude::SessionContext;
 
 /// One statement of a script and where it starts.
@@ -51,7 +53,7 @@ pub fn substitute(text: &str, params: &BTreeMap<String, String>, source: &str) -
         out.push_str(&rest[..start]);
         let line = 1 + text[..text.len() - rest.len() + start].matches('\n').count();
         let Some(length) = rest[start..].find('}') else {
-            return Err(DataFusionError::Plan(format!("{source} line {line}: unterminated parameter `${{`")));
+            return Err(script_error(source, line, "unterminated parameter `${`".to_owned()));
         };
         let body = &rest[start + 2..start + length];
         let (name, default) = match body.split_once(":-") {
@@ -62,9 +64,11 @@ pub fn substitute(text: &str, params: &BTreeMap<String, String>, source: &str) -
             (Some(value), _) => out.push_str(value),
             (None, Some(default)) => out.push_str(default),
             (None, None) => {
-                return Err(DataFusionError::Plan(format!(
-                    "{source} line {line}: parameter `{name}` has no value (set it with -D {name}=VALUE or \\set {name} VALUE)"
-                )));
+                return Err(script_error(
+                    source,
+                    line,
+                    format!("parameter `{name}` has no value (set it with -D {name}=VALUE or \\set {name} VALUE)"),
+                ));
             }
         }
         rest = &rest[start + length + 1..];
@@ -211,7 +215,7 @@ impl ScriptRunner {
     /// it has run.
     pub async fn run_file_each(&mut self, path: &Path, sink: OutputSink<'_>) -> Result<()> {
         let text = std::fs::read_to_string(path)
-            .map_err(|error| DataFusionError::Plan(format!("cannot read script {}: {error}", path.display())))?;
+            .map_err(|error| Error::input(path, format!("cannot read script {}: {error}", path.display())))?;
         self.run_script_each(&path.display().to_string(), &text, path.parent(), sink).await
     }
 
@@ -249,7 +253,12 @@ impl ScriptRunner {
             Ok::<_, DataFusionError>((schema, frame.collect().await?))
         }
         .await
-        .map_err(|error| DataFusionError::Context(format!("{source} line {line}, in statement:\n{sql}\n"), Box::new(error)))?;
+        .map_err(|error| Error::Statement {
+            script: source.to_owned(),
+            line,
+            sql: sql.to_owned(),
+            source: Box::new(error.into()),
+        })?;
         sink(StatementOutput { source: source.to_owned(), line, sql: sql.to_owned(), schema, batches, elapsed: started.elapsed() })
     }
 
@@ -267,7 +276,7 @@ impl ScriptRunner {
             "set" => {
                 let (name, value) = argument.split_once(char::is_whitespace).unwrap_or((argument, ""));
                 if name.is_empty() {
-                    return Err(DataFusionError::Plan(format!("{source} line {line}: \\set needs a name")));
+                    return Err(script_error(source, line, "\\set needs a name".to_owned()));
                 }
                 self.set_param(name, value.trim());
                 Ok(())
@@ -280,23 +289,19 @@ impl ScriptRunner {
                 };
                 Box::pin(self.run_file_each(&path, sink)).await
             }
-            other => Err(DataFusionError::Plan(format!(
-                "{source} line {line}: unknown meta-command \\{other} (scripts know \\set and \\i)"
-            ))),
+            other => Err(script_error(source, line, format!("unknown meta-command \\{other} (scripts know \\set and \\i)"))),
         }
     }
 }
 
-/// Shifts the line number in a substitution error from a statement's own lines to the script's.
-fn relocate(error: DataFusionError, offset: usize) -> DataFusionError {
+fn script_error(source: &str, line: usize, message: String) -> Error {
+    Error::Script { script: source.to_owned(), line, message }
+}
+
+/// Shifts the line of a substitution error from a statement's own lines to the script's.
+fn relocate(error: Error, offset: usize) -> Error {
     match error {
-        DataFusionError::Plan(message) if offset > 0 => {
-            let shifted = message.split_once(" line ").and_then(|(source, rest)| {
-                let (number, tail) = rest.split_once(':')?;
-                Some(format!("{source} line {}:{tail}", number.parse::<usize>().ok()? + offset))
-            });
-            DataFusionError::Plan(shifted.unwrap_or(message))
-        }
+        Error::Script { script, line, message } => Error::Script { script, line: line + offset, message },
         other => other,
     }
 }

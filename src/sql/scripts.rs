@@ -2,7 +2,7 @@
 //! each by its name, and their statements by name (a `-- name: NAME` line before the statement).
 
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::{DataFusionError, Result};
+use crate::error::{Error, Result};
 
 use super::script::{ScriptRunner, Statement, split_statements, substitute};
 
@@ -43,7 +43,7 @@ impl Script {
             .filter(|&at| at == 0 || self.text.as_bytes()[at - 1] == b'\n')
             .collect();
         let [at] = found[..] else {
-            return Err(DataFusionError::Internal(format!(
+            return Err(Error::Internal(format!(
                 "{} has {} statements named '{name}', not one",
                 self.path,
                 found.len()
@@ -53,7 +53,7 @@ impl Script {
         let mut statement = split_statements(&self.text[after..])
             .into_iter()
             .next()
-            .ok_or_else(|| DataFusionError::Internal(format!("{}: no statement follows '-- name: {name}'", self.path)))?;
+            .ok_or_else(|| Error::Internal(format!("{}: no statement follows '-- name: {name}'", self.path)))?;
         statement.line += self.text[..after].matches('\n').count();
         Ok(statement)
     }

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::common::{DataFusionError, ScalarValue};
+
+use crate::error::{Error, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use futures::StreamExt;
@@ -23,7 +25,6 @@ use mlprep_udfs::tokenizer_cache::{LoadedTokenizer, load_tokenizer};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{Cluster, SessionOptions, connect};
-use crate::error::io_error;
 use crate::input::CsvSource;
 use crate::prepare::{PrepareOptions, prepare, split_files};
 use crate::publish::{IfExists, write_file};
@@ -120,9 +121,9 @@ impl IdsDigest {
 
 pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
     if options.partitions.is_empty() || options.partitions.contains(&0) {
-        return Err(DataFusionError::Configuration("--partitions needs values of at least 1".into()));
+        return Err(Error::Configuration("--partitions needs values of at least 1".into()));
     }
-    std::fs::create_dir_all(&options.work_dir).map_err(|error| io_error(&options.work_dir, error))?;
+    std::fs::create_dir_all(&options.work_dir).map_err(|error| Error::io(&options.work_dir, error))?;
     let (data, generated) = match &options.data {
         Some(data) => (data.clone(), None),
         None => generate_data(options)?,
@@ -136,7 +137,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
     };
     let vocab_text = vocab.to_string_lossy().into_owned();
     let tokenizer = load_tokenizer(&vocab_text)?;
-    let data_bytes = std::fs::metadata(&data).map_err(|error| io_error(&data, error))?.len();
+    let data_bytes = std::fs::metadata(&data).map_err(|error| Error::io(&data, error))?.len();
 
     let tokenizing = measure_tokenizers(options, &data, &vocab_text, &tokenizer).await?;
     let csv_read = measure_csv_read(&data, data_bytes).await?;
@@ -149,7 +150,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         let measurement = measure_prepare(options, &data, &vocab, &out, partitions, data_bytes).await?;
         let digest = prepared_ids_digest(&out)?;
         if digest != tokenizing.digest {
-            return Err(DataFusionError::Execution(format!(
+            return Err(Error::Internal(format!(
                 "token ids differ: `prepare --partitions {partitions}` wrote {} rows / {} ids that do not match the \
                  `tokenizers` crate's {} rows / {} ids on the same data; no speed is reported",
                 digest.rows, digest.tokens, tokenizing.digest.rows, tokenizing.digest.tokens
@@ -191,7 +192,7 @@ fn generate_data(options: &BenchOptions) -> Result<(PathBuf, Option<Measurement>
         crate::tools::synthetic::write_projects_csv(out, options.rows, options.seed)
     })?;
     let elapsed = started.elapsed();
-    let bytes = std::fs::metadata(&path).map_err(|error| io_error(&path, error))?.len();
+    let bytes = std::fs::metadata(&path).map_err(|error| Error::io(&path, error))?.len();
     let measurement = Measurement {
         label: "generate (synthetic CSV)".into(),
         rows: options.rows,
@@ -270,7 +271,7 @@ async fn measure_tokenizers(
         let encodings = tokenizer
             .reference()
             .encode_batch(inputs, true)
-            .map_err(|error| DataFusionError::Execution(format!("tokenizers encode_batch: {error}")))?;
+            .map_err(|error| Error::Engine(DataFusionError::Execution(format!("tokenizers encode_batch: {error}"))))?;
         encode_time += started.elapsed();
         encode_peak = max_peak(encode_peak, peak.finish());
 
@@ -287,7 +288,7 @@ async fn measure_tokenizers(
             let ours = udf_rows.next().expect("the UDF returns one row per input row");
             let ours = ours.as_primitive::<Int64Type>().values();
             if ours != reference.as_slice() {
-                return Err(DataFusionError::Execution(format!(
+                return Err(Error::Internal(format!(
                     "token ids differ on the row with id {}: the `tokenizers` crate gives {reference:?}, the \
                      `tokenize` UDF {ours:?} (text {:?}); no speed is reported",
                     keys.value(row),
@@ -368,7 +369,7 @@ fn invoke(function: &ScalarUDF, args: Vec<ColumnarValue>, rows: usize) -> Result
         return_field,
         config_options: Arc::new(ConfigOptions::default()),
     })?;
-    output.into_array(rows)
+    Ok(output.into_array(rows)?)
 }
 
 /// (c) Reading and parsing the CSV alone: every text column is decoded and summed.
@@ -417,7 +418,7 @@ async fn measure_prepare(
         ..PrepareOptions::new(data.to_path_buf(), vocab.to_path_buf(), out.to_path_buf())
     };
     // As `mlprep prepare --partitions N` does: a runtime of N threads, so N is the cores the run may use.
-    let runtime = crate::engine::session::tokio_runtime(Some(partitions)).map_err(DataFusionError::IoError)?;
+    let runtime = crate::engine::session::tokio_runtime(Some(partitions)).map_err(|error| Error::Engine(DataFusionError::IoError(error)))?;
     let peak = PeakMemory::start();
     let started = Instant::now();
     let (report, elapsed) = tokio::task::spawn_blocking(move || {
@@ -425,7 +426,7 @@ async fn measure_prepare(
         (report, started.elapsed())
     })
     .await
-    .map_err(|error| DataFusionError::External(Box::new(error)))?;
+    .map_err(|error| Error::Internal(format!("the measured run stopped: {error}")))?;
     let report = report?;
     Ok(Measurement {
         label: format!("(d) prepare --partitions {partitions}"),
@@ -441,13 +442,14 @@ async fn measure_prepare(
 pub fn prepared_ids_digest(out: &Path) -> Result<IdsDigest> {
     let mut digest = IdsDigest::default();
     for path in split_files(out, "train")?.into_iter().chain(split_files(out, "val")?) {
-        let file = std::fs::File::open(&path).map_err(|error| io_error(&path, error))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
+        let file = std::fs::File::open(&path).map_err(|error| Error::io(&path, error))?;
+        let parquet = |error: datafusion::parquet::errors::ParquetError| Error::Engine(error.into());
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).and_then(|builder| builder.build()).map_err(parquet)?;
         for batch in reader {
             let batch = batch?;
             let column = |name: &str| {
                 batch.column_by_name(name).cloned().ok_or_else(|| {
-                    DataFusionError::Execution(format!("'{}' has no column {name}", path.display()))
+                    Error::input(&path, format!("'{}' has no column {name}", path.display()))
                 })
             };
             let keys = column("id")?;
@@ -471,7 +473,7 @@ pub fn prepared_ids_digest(out: &Path) -> Result<IdsDigest> {
 fn output_files(out: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
     for path in split_files(out, "train")?.into_iter().chain(split_files(out, "val")?) {
-        let bytes = std::fs::read(&path).map_err(|error| io_error(&path, error))?;
+        let bytes = std::fs::read(&path).map_err(|error| Error::io(&path, error))?;
         let name = path.strip_prefix(out).unwrap_or(&path).to_path_buf();
         files.push((name, Sha256::digest(&bytes).to_vec()));
     }
