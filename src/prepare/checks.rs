@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
+use crate::sql::Param;
 
 use super::left_out::{accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, unknown_class_rows};
 use super::options::PrepareOptions;
@@ -34,7 +35,7 @@ pub(super) async fn accept(
     let source = &input.source;
     let mut rejected = input.rejected.clone();
     let duplicate_keys_query = duplicate_keys_by_bucket(runner, buckets, options.session.target_partitions).await?;
-    runner.set_param("duplicate_keys", duplicate_keys_query);
+    runner.set_param("duplicate_keys", Param::Sql(duplicate_keys_query));
     let checks = runner.run_script(scripts::CHECKS.path, scripts::CHECKS.text, None).await?;
     let problems = checks.last().map_or(&[][..], |output| &output.batches[..]);
     let (duplicate_keys, duplicates) = duplicate_key_rows(runner, source, &options.key, &rejected).await?;
@@ -87,7 +88,7 @@ pub(super) async fn accept(
 async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurrency: usize) -> Result<String> {
     let context = runner.context();
     let statements = (0..buckets)
-        .map(|bucket| named_sql(runner, scripts::QUERIES, "duplicate_keys_in_bucket", &[("bucket", bucket.to_string())]))
+        .map(|bucket| named_sql(runner, scripts::QUERIES, "duplicate_keys_in_bucket", &[("bucket", Param::Text(bucket.to_string()))]))
         .collect::<Result<Vec<_>>>()?;
     let schema = context.sql(&statements[0]).await?.schema().as_arrow().clone();
     let found = run_at_once(context, statements, concurrency).await?;

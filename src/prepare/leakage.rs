@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 use crate::sql::ScriptRunner;
-use crate::sql::literals::quote_literal_body;
+use crate::sql::params::Param;
 use crate::sql::results::{copied_count, run_at_once};
 use crate::sql::scripts::{QUERIES, named_sql};
 
@@ -42,12 +42,12 @@ pub(crate) async fn find_shared_texts(
     let hashes = work.join("text_hashes");
     let shared = work.join("shared_texts");
     std::fs::create_dir_all(&shared).map_err(|error| Error::io(&shared, error))?;
-    let locations = [("text_hashes", location(&hashes)), ("shared_texts", location(&shared))];
-    let named = |name: &str, extra: &[(&str, String)]| {
+    let locations = [("text_hashes", Param::path(&hashes)), ("shared_texts", Param::path(&shared))];
+    let named = |name: &str, extra: &[(&str, Param)]| {
         named_sql(runner, QUERIES, name, &[&locations[..], extra].concat())
     };
 
-    let staged = context.sql(&named("stage_text_hashes", &[("text_buckets", text_buckets.to_string())])?).await?.collect().await?;
+    let staged = context.sql(&named("stage_text_hashes", &[("text_buckets", Param::Integer(text_buckets.into()))])?).await?.collect().await?;
     let staged = copied_count(&staged);
     if staged != rows {
         return Err(Error::Accounting(format!(
@@ -56,15 +56,11 @@ pub(crate) async fn find_shared_texts(
     }
     context.sql(&named("register_text_hashes", &[])?).await?.collect().await?;
     let per_range = (0..text_buckets)
-        .map(|range| named("shared_texts_in_range", &[("text_bucket", range.to_string()), ("part", format!("{range:05}"))]))
+        .map(|range| named("shared_texts_in_range", &[("text_bucket", Param::Text(range.to_string())), ("part", Param::Text(format!("{range:05}")))]))
         .collect::<Result<Vec<_>>>()?;
     run_at_once(context, per_range, concurrency).await?;
     context.sql(&named("register_shared_texts", &[])?).await?.collect().await?;
     Ok(SHARED_TEXTS_TABLE.to_owned())
-}
-
-fn location(path: &Path) -> String {
-    quote_literal_body(&path.to_string_lossy())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use datafusion::arrow::array::{Array, RecordBatch};
 use crate::error::{Error, Result};
+use crate::sql::Param;
 
 use super::options::PrepareOptions;
 use crate::input::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLASS};
@@ -134,7 +135,7 @@ pub(crate) async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[S
         conditions.push(format!("class NOT IN ({})", classes_left_out.join(", ")));
     }
     let condition = if conditions.is_empty() { "TRUE".to_owned() } else { conditions.join(" AND ") };
-    runner.set_param("left_out", condition);
+    runner.set_param("left_out", Param::Sql(condition));
     run_named(runner, CHECKS, "accepted_rows").await?;
     Ok(())
 }

@@ -15,7 +15,6 @@ mod split;
 mod vocabulary;
 mod write;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use datafusion::common::DataFusionError;
@@ -27,7 +26,7 @@ use crate::input::classes::load_classes;
 use crate::input::csv_source::csv_files_in;
 use crate::publish::{OutputDir, ReadPath};
 use crate::sql::ScriptRunner;
-use crate::sql::literals::{quote_identifier, quote_literal_body};
+use crate::sql::params::{self, Param};
 use crate::sql::results::copied_rows;
 use crate::sql::scripts;
 use progress::Progress;
@@ -121,18 +120,18 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     let input = scan::read_input(options, data_files, &work, &progress).await?;
     let buckets = write::bucket_count(input.source.size, options.file_size);
 
-    let params = BTreeMap::from([
-        ("data".to_owned(), quote_literal_body(&input.location)),
-        ("columns".to_owned(), input.source.column_definitions(&[&options.key, &options.stratify])),
-        ("key".to_owned(), quote_identifier(&options.key)),
-        ("stratify".to_owned(), quote_identifier(&options.stratify)),
-        ("seed".to_owned(), options.seed.to_string()),
-        ("test_size".to_owned(), format!("{:?}", options.test_size)),
-        ("vocab".to_owned(), quote_literal_body(&vocabulary.argument)),
-        ("out".to_owned(), quote_literal_body(&staging.to_string_lossy())),
-        ("work".to_owned(), quote_literal_body(&work.to_string_lossy())),
-        ("pad_id".to_owned(), vocabulary.pad_id.to_string()),
-        ("buckets".to_owned(), buckets.to_string()),
+    let params = params::to_sql([
+        ("data", Param::Text(input.location.clone())),
+        ("columns", Param::Sql(input.source.column_definitions(&[&options.key, &options.stratify]))),
+        ("key", Param::Identifier(options.key.clone())),
+        ("stratify", Param::Identifier(options.stratify.clone())),
+        ("seed", Param::Integer(options.seed.into())),
+        ("test_size", Param::Float(options.test_size)),
+        ("vocab", Param::Text(vocabulary.argument.clone())),
+        ("out", Param::path(&staging)),
+        ("work", Param::path(&work)),
+        ("pad_id", Param::Integer(vocabulary.pad_id.into())),
+        ("buckets", Param::Integer(buckets.into())),
     ]);
     let mut runner = ScriptRunner::new(connect(&options.session).await?, params);
 

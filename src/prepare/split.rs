@@ -6,6 +6,7 @@ use std::path::Path;
 
 use datafusion::arrow::array::RecordBatch;
 use crate::error::{Error, Result};
+use crate::sql::Param;
 use serde_json::{Value, json};
 
 use super::leakage::{find_shared_texts, text_bucket_count};
@@ -59,7 +60,7 @@ pub(super) async fn split(
         run_named(runner, scripts::EXAMPLES, "examples").await?;
         let shared_texts =
             find_shared_texts(runner, work, text_buckets, rows_accepted, options.session.target_partitions).await?;
-        runner.set_param("shared_texts", shared_texts);
+        runner.set_param("shared_texts", Param::Identifier(shared_texts));
     }
     let stats = runner.run_script(scripts::EXAMPLES.path, scripts::EXAMPLES.text, None).await?;
     let class_to_index = read_class_to_index(result_with_columns(&stats, &["class", "class_index"])?)?;
@@ -110,7 +111,7 @@ async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String,
         .iter()
         .map(|(label, index)| format!("(arrow_cast('{}', '{class_type}'), CAST({index} AS BIGINT))", label.replace('\'', "''")))
         .collect();
-    runner.set_param("classes", format!("(VALUES {})", rows.join(", ")));
+    runner.set_param("classes", Param::Sql(format!("(VALUES {})", rows.join(", "))));
     run_named(runner, scripts::QUERIES, "given_class_to_index").await?;
     run_named(runner, scripts::SPLIT, "val_boundaries").await?;
     Ok(())

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::Array;
 use crate::error::{Error, Result};
+use crate::sql::Param;
 
 use super::split::{Split, SplitReport};
 use crate::sql::results::{copied_count, int64_column, run_at_once};
@@ -63,8 +64,7 @@ pub(crate) async fn write_buckets(
     let mut statements = Vec::new();
     for bucket in 0..buckets {
         let mut params = runner.params().clone();
-        params.insert("bucket".into(), bucket.to_string());
-        params.insert("part".into(), part_name(bucket));
+        params.extend(crate::sql::params::to_sql([("bucket", Param::Text(bucket.to_string())), ("part", Param::Text(part_name(bucket)))]));
         let copies = copy_statements
             .iter()
             .map(|statement| substitute(&statement.text, &params, name))
@@ -126,8 +126,8 @@ pub(crate) fn part_name(number: u64) -> String {
 /// Pads and writes both splits bucket by bucket into `out`, checking that the files hold exactly the rows the
 /// split counted.
 pub(super) async fn write_splits(runner: &mut ScriptRunner, out: &Path, buckets: u64, split: &Split, concurrency: usize) -> Result<()> {
-    runner.set_param("train_pad_to", split.train.padded_length.to_string());
-    runner.set_param("val_pad_to", split.val.padded_length.to_string());
+    runner.set_param("train_pad_to", Param::Integer(split.train.padded_length.into()));
+    runner.set_param("val_pad_to", Param::Integer(split.val.padded_length.into()));
     let last_val_bucket = last_val_bucket(runner).await?;
     let written = write_buckets(runner, out, buckets, last_val_bucket, concurrency).await?;
     check_written(&written, &split.train, &split.val)

@@ -2,8 +2,10 @@
 //! text from values and read results back.
 
 pub mod literals;
+pub mod params;
 pub mod results;
 pub mod script;
 pub mod scripts;
 
+pub use params::Param;
 pub use script::{ScriptRunner, StatementOutput, split_statements};

@@ -11,6 +11,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::DataFusionError;
 
+use super::params::Param;
 use crate::error::{Error, Result};
 use datafusion::prelude::SessionContext;
 
@@ -172,7 +173,7 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
     statements
 }
 
-/// Runs scripts and statements on one session, with parameters.
+/// Runs scripts and statements on one session, with parameters (each name's SQL text).
 pub struct ScriptRunner {
     context: SessionContext,
     params: BTreeMap<String, String>,
@@ -191,8 +192,8 @@ impl ScriptRunner {
         &self.params
     }
 
-    pub fn set_param(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.params.insert(name.into(), value.into());
+    pub fn set_param(&mut self, name: &str, value: Param) {
+        self.params.insert(name.to_owned(), value.to_sql());
     }
 
     /// Runs every statement of `text`; `source` names it in errors and `directory` resolves `\i` paths.
@@ -278,7 +279,7 @@ impl ScriptRunner {
                 if name.is_empty() {
                     return Err(script_error(source, line, "\\set needs a name".to_owned()));
                 }
-                self.set_param(name, value.trim());
+                self.set_param(name, Param::Sql(value.trim().to_owned()));
                 Ok(())
             }
             "i" | "include" => {

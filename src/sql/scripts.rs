@@ -4,6 +4,7 @@
 use datafusion::arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 
+use super::params::Param;
 use super::script::{ScriptRunner, Statement, split_statements, substitute};
 
 /// A script of `sql/`: its path in the repository (for messages) and its text.
@@ -61,9 +62,9 @@ impl Script {
 
 /// The SQL of the statement of `script` named `name`, with the runner's parameters and `extra` ones (for
 /// statements run several at a time, one per bucket or range).
-pub fn named_sql(runner: &ScriptRunner, script: Script, name: &str, extra: &[(&str, String)]) -> Result<String> {
+pub fn named_sql(runner: &ScriptRunner, script: Script, name: &str, extra: &[(&str, Param)]) -> Result<String> {
     let mut params = runner.params().clone();
-    params.extend(extra.iter().map(|(key, value)| ((*key).to_owned(), value.clone())));
+    params.extend(extra.iter().map(|(key, value)| ((*key).to_owned(), value.to_sql())));
     substitute(&script.statement(name)?.text, &params, script.path)
 }
 

@@ -29,7 +29,7 @@ use crate::input::CsvSource;
 use crate::prepare::{PrepareOptions, prepare, split_files};
 use crate::publish::{IfExists, write_file};
 use crate::sql::ScriptRunner;
-use crate::sql::literals::quote_literal_body;
+use crate::sql::params::{self, Param};
 use crate::sql::scripts;
 
 /// Rows handed to each measured call of (a), (b) and the `tokenize` UDF: large enough that per-call
@@ -484,9 +484,9 @@ fn output_files(out: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
 async fn register_csv(data: &Path, partitions: usize) -> Result<ScriptRunner> {
     let source = CsvSource::inspect(data)?;
     source.require_columns(&[("id", "the key"), ("title", "text"), ("description", "text"), ("tag", "the class")])?;
-    let params = BTreeMap::from([
-        ("data".to_owned(), quote_literal_body(&source.path.to_string_lossy())),
-        ("columns".to_owned(), source.column_definitions(&["id", "tag"])),
+    let params = params::to_sql([
+        ("data", Param::path(&source.path)),
+        ("columns", Param::Sql(source.column_definitions(&["id", "tag"]))),
     ]);
     let options = SessionOptions { target_partitions: partitions, ..SessionOptions::default() };
     let mut runner = ScriptRunner::new(connect(&options).await?, params);
