@@ -135,6 +135,17 @@ pub fn load_tokenizer(argument: &str) -> Result<Arc<LoadedTokenizer>> {
     Ok(tokenizer)
 }
 
+/// The tokenizer in `bytes`, just read from the file at the canonical path `path`, which later
+/// [`load_tokenizer`] calls with that path get without reading the file again. It replaces one loaded
+/// earlier from the same path: a run tokenizes with the file as it read it.
+pub fn load_tokenizer_file(path: &std::path::Path, bytes: &[u8]) -> Result<Arc<LoadedTokenizer>> {
+    let source = path.display().to_string();
+    let tokenizer = Arc::new(parse_tokenizer(&source, source.clone(), bytes)?);
+    let mut loaded = LOADED.lock().map_err(|_| DataFusionError::Execution("tokenizer cache poisoned".into()))?;
+    loaded.insert(format!("path:{source}"), Arc::clone(&tokenizer));
+    Ok(tokenizer)
+}
+
 /// Parses a `tokenizer.json` (it starts with `{`) or a `vocab.txt`; `name` names it in errors.
 fn parse_tokenizer(name: &str, source: String, bytes: &[u8]) -> Result<LoadedTokenizer> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -316,5 +327,38 @@ impl TokenizerArgument {
         let tokenizer = load_tokenizer(path)?;
         self.loaded.insert(path.to_owned(), Arc::clone(&tokenizer));
         Ok(tokenizer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocab(tokens: &[&str]) -> Vec<u8> {
+        tokens.iter().flat_map(|token| format!("{token}\n").into_bytes()).collect()
+    }
+
+    #[test]
+    fn a_file_read_once_is_what_later_loads_of_its_path_get() {
+        let directory = std::env::temp_dir().join(format!("mlprep-tokenizer-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let path = directory.join("vocab.txt");
+        let first = vocab(&["[PAD]", "[UNK]", "[CLS]", "[SEP]", "cat"]);
+        std::fs::write(&path, &first).unwrap();
+        let path = std::fs::canonicalize(&path).unwrap();
+        let loaded = load_tokenizer_file(&path, &first).unwrap();
+        // The file changes on disk: loads by path keep the tokenizer as it was read.
+        std::fs::write(&path, vocab(&["[UNK]", "[PAD]", "[CLS]", "[SEP]", "dog", "cat"])).unwrap();
+        let again = load_tokenizer(&path.to_string_lossy()).unwrap();
+        assert!(Arc::ptr_eq(&loaded, &again));
+        let mut ids = Vec::new();
+        again.encode_into("cat", &mut ids, &mut EncodeScratch::default()).unwrap();
+        assert_eq!(ids, [2, 4, 3]);
+        // Reading the file again replaces it.
+        let second = std::fs::read(&path).unwrap();
+        let replaced = load_tokenizer_file(&path, &second).unwrap();
+        assert_eq!(replaced.pad_id(), 1);
+        assert!(Arc::ptr_eq(&replaced, &load_tokenizer(&path.to_string_lossy()).unwrap()));
+        std::fs::remove_dir_all(&directory).unwrap();
     }
 }
