@@ -40,7 +40,7 @@ async fn main() -> datafusion::common::Result<()> {
     let work = scratch.path().to_path_buf();
     params.insert("work".to_owned(), work.display().to_string());
     params.insert("out".to_owned(), work.join("out").display().to_string());
-    let context = connect(&SessionOptions { target_partitions: partitions, cluster, ..Default::default() }).await?;
+    let context = connect(&SessionOptions { partitions: partitions, cluster, ..Default::default() }).await?;
     let mut runner = ScriptRunner::new(context, params);
     runner.run_script(scripts::REGISTER.path, scripts::REGISTER.text, None).await?;
     run_settings(&mut runner, scripts::STAGE).await?;

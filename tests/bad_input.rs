@@ -26,7 +26,7 @@ fn good_rows() -> String {
 fn options(data: PathBuf, out: PathBuf, policy: OnBadRows) -> PrepareOptions {
     PrepareOptions {
         on_bad_rows: policy,
-        session: SessionOptions { target_partitions: 2, ..Default::default() },
+        session: SessionOptions { partitions: 2, ..Default::default() },
         ..PrepareOptions::new(data, scibert_vocab(), out)
     }
 }

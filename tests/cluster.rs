@@ -15,7 +15,7 @@ use mlprep::{Cluster, PrepareOptions, SessionOptions, prepare};
 
 fn options(data: PathBuf, vocab: PathBuf, out: PathBuf, cluster: Cluster) -> PrepareOptions {
     PrepareOptions {
-        session: SessionOptions { target_partitions: 4, cluster, ..Default::default() },
+        session: SessionOptions { partitions: 4, cluster, ..Default::default() },
         ..PrepareOptions::new(data, vocab, out)
     }
 }

@@ -51,7 +51,7 @@ async fn every_dataset_row_cleans_and_tokenizes_exactly() {
     assert_eq!(golden.len(), 764);
     let vocab = scibert_vocab();
     let mut runner = ScriptRunner::new(
-        session_context(&SessionOptions { target_partitions: 3, ..Default::default() }).unwrap(),
+        session_context(&SessionOptions { partitions: 3, ..Default::default() }).unwrap(),
         BTreeMap::from([("data".to_owned(), dataset_csv().display().to_string())]),
     );
     runner.run_script("01_register.sql", mlprep::sql::scripts::REGISTER.text, None).await.unwrap();

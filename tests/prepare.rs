@@ -12,13 +12,13 @@ use mlprep::{PrepareOptions, SessionOptions, prepare};
 
 fn options(data: PathBuf, out: PathBuf) -> PrepareOptions {
     PrepareOptions {
-        session: SessionOptions { target_partitions: 2, batch_size: 8192, ..Default::default() },
+        session: SessionOptions { partitions: 2, batch_size: 8192, ..Default::default() },
         ..PrepareOptions::new(data, scibert_vocab(), out)
     }
 }
 
 fn with_partitions(mut options: PrepareOptions, partitions: usize, batch_size: usize) -> PrepareOptions {
-    options.session.target_partitions = partitions;
+    options.session.partitions = partitions;
     options.session.batch_size = batch_size;
     options
 }
@@ -329,7 +329,7 @@ async fn a_memory_limit_bounds_the_run_or_fails_clearly() {
     let run = |out: &str, memory_limit: Option<usize>| PrepareOptions {
         vocab: vocab.clone(),
         file_size: 1 << 20,
-        session: SessionOptions { target_partitions: 2, batch_size: 512, memory_limit, ..Default::default() },
+        session: SessionOptions { partitions: 2, batch_size: 512, memory_limit, ..Default::default() },
         ..options(data.clone(), directory.path().join(out))
     };
     prepare(&run("unlimited", None)).await.unwrap();

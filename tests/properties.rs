@@ -174,7 +174,7 @@ async fn tokenize_on_arbitrary_unicode_keeps_its_invariants() {
         (0..5_000).map(|case| if case % 97 == 0 { None } else { Some(random_text(&mut rng, &stopwords)) }).collect();
     let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, true)]));
     let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(texts.clone()))]).unwrap();
-    let context = session_context(&SessionOptions { target_partitions: 3, batch_size: 333, ..Default::default() }).unwrap();
+    let context = session_context(&SessionOptions { partitions: 3, batch_size: 333, ..Default::default() }).unwrap();
     context.register_table("texts", Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap())).unwrap();
     let vocab = scibert_vocab().display().to_string();
     for max_length in ["", ", 16"] {

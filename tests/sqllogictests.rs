@@ -126,7 +126,7 @@ async fn main() {
         let mut runner = sqllogictest::Runner::new(move || {
             let params = params.clone();
             async move {
-                let context = session_context(&SessionOptions { target_partitions: 4, ..Default::default() })?;
+                let context = session_context(&SessionOptions { partitions: 4, ..Default::default() })?;
                 Ok::<_, Error>(MlprepDb { runner: ScriptRunner::new(context, params) })
             }
         });

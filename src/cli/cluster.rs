@@ -121,7 +121,7 @@ pub async fn run_executor(args: ExecutorArgs) -> Result<(), String> {
         bind_grpc_port: args.bind_grpc_port,
         scheduler_host: args.scheduler_host,
         scheduler_port: args.scheduler_port,
-        concurrent_tasks: args.concurrent_tasks.unwrap_or_else(|| SessionOptions::default().target_partitions),
+        concurrent_tasks: args.concurrent_tasks.unwrap_or_else(|| SessionOptions::default().partitions),
         work_dir: args.work_dir,
         memory_pool_size: args.memory_pool_size.map(|size| size as u64),
         executor_id: args.executor_id,

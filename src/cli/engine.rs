@@ -30,7 +30,7 @@ impl EngineArgs {
         };
         let defaults = SessionOptions::default();
         SessionOptions {
-            target_partitions: self.partitions.unwrap_or(defaults.target_partitions),
+            partitions: self.partitions.unwrap_or(defaults.partitions),
             memory_limit: self.memory_limit,
             cluster,
             ..defaults

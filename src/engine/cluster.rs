@@ -29,7 +29,7 @@ use super::session::{SessionOptions, configure, runtime_env, with_mlprep_setting
 /// A client session state for Ballista: Ballista's configuration, mlprep's settings and functions.
 fn client_state(options: &SessionOptions) -> Result<SessionState> {
     let mut config = configure(SessionConfig::new_with_ballista(), options)?
-        .with_ballista_standalone_parallelism(options.target_partitions);
+        .with_ballista_standalone_parallelism(options.partitions);
     // Ballista 55's adaptive planner was seen to hang a job for good after losing an executor (it rolls the
     // stages back, then logs "Stage … is not in running when updating the status of tasks" and schedules
     // nothing more); the static planner re-runs the lost tasks and completes. Plans here gain nothing from
@@ -53,7 +53,7 @@ fn client_state(options: &SessionOptions) -> Result<SessionState> {
 }
 
 /// A session on a Ballista cluster started in this process (one scheduler, one executor with
-/// `target_partitions` task slots).
+/// `partitions` task slots).
 pub async fn standalone_context(options: &SessionOptions) -> Result<SessionContext> {
     let mut context = SessionContext::standalone_with_state(client_state(options)?).await?;
     // Turning the state into a Ballista client replaces its scalar functions; register them again.

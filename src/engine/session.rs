@@ -28,8 +28,9 @@ pub const DEFAULT_BATCH_SIZE: usize = 8192;
 /// How a session runs.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
-    /// Partitions DataFusion plans for (its `target_partitions`): the parallelism of each stage.
-    pub target_partitions: usize,
+    /// `--partitions`: what DataFusion plans each stage for (its `target_partitions`), and so the threads
+    /// `prepare` runs on, the pieces its record scan is cut in and the statements it runs at once.
+    pub partitions: usize,
     /// Rows per Arrow batch.
     pub batch_size: usize,
     /// Bytes the memory pool may hand out before operators spill to disk; `None` for no limit.
@@ -41,7 +42,7 @@ pub struct SessionOptions {
 impl Default for SessionOptions {
     fn default() -> Self {
         Self {
-            target_partitions: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            partitions: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             batch_size: DEFAULT_BATCH_SIZE,
             memory_limit: None,
             cluster: Cluster::Local,
@@ -51,7 +52,7 @@ impl Default for SessionOptions {
 
 /// mlprep's settings on top of `config` (DataFusion's defaults, or Ballista's).
 pub fn configure(config: SessionConfig, options: &SessionOptions) -> Result<SessionConfig> {
-    if options.target_partitions == 0 {
+    if options.partitions == 0 {
         return Err(Error::Configuration("partitions must be at least 1".into()));
     }
     if options.batch_size == 0 {
@@ -59,7 +60,7 @@ pub fn configure(config: SessionConfig, options: &SessionOptions) -> Result<Sess
     }
     Ok(with_mlprep_settings(
         config
-            .with_target_partitions(options.target_partitions)
+            .with_target_partitions(options.partitions)
             .with_batch_size(options.batch_size)
             .with_information_schema(true),
     ))

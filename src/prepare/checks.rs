@@ -34,7 +34,7 @@ pub(super) async fn accept(
 ) -> Result<Accepted> {
     let source = &input.source;
     let mut rejected = input.rejected.clone();
-    let duplicate_keys_query = duplicate_keys_by_bucket(runner, buckets, options.session.target_partitions).await?;
+    let duplicate_keys_query = duplicate_keys_by_bucket(runner, buckets, options.session.partitions).await?;
     runner.set_param("duplicate_keys", Param::Sql(duplicate_keys_query));
     let checks = runner.run_script(scripts::CHECKS.path, scripts::CHECKS.text, None).await?;
     let problems = checks.last().map_or(&[][..], |output| &output.batches[..]);

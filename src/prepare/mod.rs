@@ -101,7 +101,7 @@ fn explain_memory_error(error: Error, options: &PrepareOptions) -> Error {
          nothing was written.\ncaused by\n{error}",
         options.session.batch_size,
         options.file_size >> 20,
-        options.session.target_partitions
+        options.session.partitions
     )))
 }
 
@@ -155,7 +155,7 @@ async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>
     let split = split::split(&mut runner, options, known_classes.as_ref(), buckets, accepted.rows, &work).await?;
 
     progress.step("writing Parquet");
-    write::write_splits(&mut runner, &staging, buckets, &split, options.session.target_partitions).await?;
+    write::write_splits(&mut runner, &staging, buckets, &split, options.session.partitions).await?;
     std::fs::remove_dir_all(&work).map_err(|error| Error::io(&work, error))?;
     let summary = report::write_description(&staging, options, &vocabulary, &input, &accepted, &split)?;
 

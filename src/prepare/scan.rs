@@ -48,7 +48,7 @@ pub(super) async fn read_input(
     let checked = source.checked_columns(&options.key, &options.stratify)?;
     // On a blocking thread, so that a signal can stop the run while a large input is scanned; in pieces on
     // as many threads as the run has partitions.
-    let (files, fields, threads) = (source.files.clone(), source.schema.fields().len(), options.session.target_partitions);
+    let (files, fields, threads) = (source.files.clone(), source.schema.fields().len(), options.session.partitions);
     let scan = tokio::task::spawn_blocking(move || record_scan::scan_files(&files, fields, &checked, threads))
         .await
         .map_err(|error| Error::Internal(format!("the record scan stopped: {error}")))??;

@@ -59,7 +59,7 @@ pub(super) async fn split(
     if text_buckets > 1 {
         run_named(runner, scripts::EXAMPLES, "examples").await?;
         let shared_texts =
-            find_shared_texts(runner, work, text_buckets, rows_accepted, options.session.target_partitions).await?;
+            find_shared_texts(runner, work, text_buckets, rows_accepted, options.session.partitions).await?;
         runner.set_param("shared_texts", Param::Identifier(shared_texts));
     }
     let stats = runner.run_script(scripts::EXAMPLES.path, scripts::EXAMPLES.text, None).await?;

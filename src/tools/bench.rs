@@ -410,7 +410,7 @@ async fn measure_prepare(
     let prepare_options = PrepareOptions {
         overwrite: true,
         session: SessionOptions {
-            target_partitions: partitions,
+            partitions: partitions,
             batch_size: options.batch_size,
             memory_limit: options.memory_limit,
             cluster: Cluster::Local,
@@ -488,7 +488,7 @@ async fn register_csv(data: &Path, partitions: usize) -> Result<ScriptRunner> {
         ("data", Param::path(&source.path)),
         ("columns", Param::Sql(source.column_definitions(&["id", "tag"]))),
     ]);
-    let options = SessionOptions { target_partitions: partitions, ..SessionOptions::default() };
+    let options = SessionOptions { partitions: partitions, ..SessionOptions::default() };
     let mut runner = ScriptRunner::new(connect(&options).await?, params);
     runner.run_script(scripts::REGISTER.path, scripts::REGISTER.text, None).await?;
     Ok(runner)
