@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use mlprep::sql::ScriptRunner;
 use mlprep::{SessionOptions, session_context};
 use mlprep_udfs::TextCleaner;
-use mlprep_udfs::tokenizer_cache::{EncodeScratch, load_tokenizer};
+use mlprep_udfs::tokenizer::{EncodeScratch, load_tokenizer};
 
 #[test]
 fn stopwords_are_the_original_list_in_order() {

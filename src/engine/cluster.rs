@@ -180,7 +180,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
     if let Some(executor_id) = options.executor_id {
         config.executor_id = executor_id;
     }
-    mlprep_udfs::tokenizer_cache::set_process_label(format!(
+    mlprep_udfs::tokenizer::set_process_label(format!(
         "executor {} ({}:{})",
         config.executor_id, options.external_host, config.grpc_port
     ));

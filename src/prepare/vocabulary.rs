@@ -26,7 +26,7 @@ pub(super) fn load(options: &PrepareOptions) -> Result<Vocabulary> {
         Error::input(&options.vocab, format!("tokenizer file '{}' cannot be opened: {error}", options.vocab.display()))
     })?;
     let bytes = std::fs::read(&path).map_err(|error| Error::io(&path, error))?;
-    let tokenizer = mlprep_udfs::tokenizer_cache::load_tokenizer_file(&path, &bytes)?;
+    let tokenizer = mlprep_udfs::tokenizer::load_tokenizer_file(&path, &bytes)?;
     let sha256: String = Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect();
     let argument = match options.session.cluster {
         Cluster::Local => path.to_string_lossy().into_owned(),

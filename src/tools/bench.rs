@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use futures::StreamExt;
-use mlprep_udfs::tokenizer_cache::{LoadedTokenizer, load_tokenizer};
+use mlprep_udfs::tokenizer::{LoadedTokenizer, load_tokenizer};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{Cluster, SessionOptions, connect};

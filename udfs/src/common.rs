@@ -1,6 +1,8 @@
 //! Helpers shared by the functions: reading string columns of any Arrow string type, building string
 //! columns of the same type, and reading constant arguments.
 
+use std::hash::Hasher;
+
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -140,5 +142,25 @@ pub fn invoke_on_arrays(
         Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&output, 0)?))
     } else {
         Ok(ColumnarValue::Array(output))
+    }
+}
+
+/// FNV-1a, for maps keyed by short byte strings (word pieces, stopwords), where it beats SipHash; the keys
+/// are the vocabulary's and the stopword list's, not untrusted input.
+#[derive(Default)]
+pub struct FnvHasher(u64);
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
     }
 }

@@ -30,8 +30,7 @@ mod pad_tokens;
 mod token_count;
 mod token_lists;
 mod tokenize;
-pub mod tokenizer_cache;
-mod wordpiece;
+pub mod tokenizer;
 mod xxhash64;
 
 pub use stopwords::STOPWORDS;

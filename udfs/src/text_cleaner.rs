@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 
 use crate::python_text::{is_word_char, lowercase_into};
 use crate::stopwords::STOPWORDS;
-use crate::wordpiece::FnvHasher;
+use crate::common::FnvHasher;
 
 /// The stopwords by their head, the part before any apostrophe (`don` for both `don` and `don't`), each
 /// list in alternation order. A stopword can only match where the text's run of ASCII word characters

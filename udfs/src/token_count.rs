@@ -10,7 +10,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use crate::tokenize::{coerce_tokenizer_arguments, encode_rows_into};
+use crate::tokenizer::encode::{coerce_tokenizer_arguments, encode_rows_into};
 
 #[user_doc(
     doc_section(label = "mlprep Functions"),

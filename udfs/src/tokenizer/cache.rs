@@ -16,7 +16,7 @@ use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
 use tokenizers::Tokenizer;
 
-use crate::wordpiece::{WordPieceConfig, WordPieceKernel};
+use super::wordpiece::{WordPieceConfig, WordPieceKernel};
 
 /// The special tokens a BERT-style encoding needs.
 const REQUIRED_TOKENS: [&str; 4] = ["[CLS]", "[SEP]", "[UNK]", "[PAD]"];

@@ -9,26 +9,10 @@
 //! the kernel never has to guess.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
-/// FNV-1a: word pieces are short byte strings, where it beats SipHash; no untrusted-key concern here.
-#[derive(Default)]
-pub struct FnvHasher(u64);
+use crate::common::FnvHasher;
 
-impl Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &byte in bytes {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-}
 
 type PieceTable = HashMap<Box<[u8]>, u32, BuildHasherDefault<FnvHasher>>;
 
