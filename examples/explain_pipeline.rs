@@ -67,7 +67,9 @@ async fn main() -> datafusion::common::Result<()> {
 fn first_copy(script: &str) -> String {
     split_statements(script)
         .into_iter()
-        .find(|statement| statement.text.split_whitespace().next().is_some_and(|word| word.eq_ignore_ascii_case("COPY")))
+        .find(|statement| {
+            statement.text.split_whitespace().next().is_some_and(|word| word.eq_ignore_ascii_case("COPY"))
+        })
         .map(|statement| statement.text)
         .expect("the script has a COPY statement")
 }

@@ -118,7 +118,8 @@ mod tests {
     #[test]
     fn memory_errors_are_found_inside_statements() {
         let exhausted = Error::from(DataFusionError::ResourcesExhausted("pool".into()).context("sorting"));
-        let statement = Error::Statement { script: "s.sql".into(), line: 3, sql: "SELECT 1".into(), source: Box::new(exhausted) };
+        let statement =
+            Error::Statement { script: "s.sql".into(), line: 3, sql: "SELECT 1".into(), source: Box::new(exhausted) };
         assert!(statement.is_resources_exhausted());
         assert!(!Error::Configuration("x".into()).is_resources_exhausted());
     }

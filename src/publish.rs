@@ -33,24 +33,50 @@ static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 #[derive(Debug)]
 pub enum OutputError {
     /// The destination is, contains or lies inside a path the run reads.
-    Overlaps { out: PathBuf, input: PathBuf, flag: &'static str, overlap: Overlap },
+    Overlaps {
+        out: PathBuf,
+        input: PathBuf,
+        flag: &'static str,
+        overlap: Overlap,
+    },
     /// The destination holds an earlier mlprep output and `--overwrite` was not given.
-    OutputExists { out: PathBuf },
+    OutputExists {
+        out: PathBuf,
+    },
     /// The destination is a non-empty directory that is not an mlprep output.
-    NotAnOutput { out: PathBuf, entries: Vec<String>, count: usize },
+    NotAnOutput {
+        out: PathBuf,
+        entries: Vec<String>,
+        count: usize,
+    },
     /// The destination exists and is not a directory.
-    NotADirectory { out: PathBuf },
+    NotADirectory {
+        out: PathBuf,
+    },
     /// The destination has no name (`/`), so nothing can be staged beside it.
-    NoName { path: PathBuf },
+    NoName {
+        path: PathBuf,
+    },
     /// The destination appeared or changed while the run worked: another process wrote it.
-    Appeared { out: PathBuf },
+    Appeared {
+        out: PathBuf,
+    },
     /// A file exists where a file would be written, and `--overwrite` was not given.
-    FileExists { path: PathBuf },
+    FileExists {
+        path: PathBuf,
+    },
     /// A generated input exists with other contents than mlprep would write.
-    Differs { path: PathBuf },
+    Differs {
+        path: PathBuf,
+    },
     /// The staging path (`NAME.tmp-PID`) is taken, by an earlier, killed run with the same process id?
-    StagingTaken { staging: PathBuf },
-    Io { path: PathBuf, source: io::Error },
+    StagingTaken {
+        staging: PathBuf,
+    },
+    Io {
+        path: PathBuf,
+        source: io::Error,
+    },
 }
 
 /// How an output path meets a path the run reads.
@@ -527,7 +553,10 @@ pub fn write_file(
     let path = resolve(path).map_err(io_error(path))?;
     let exists = match std::fs::symlink_metadata(&path) {
         Ok(metadata) if metadata.is_dir() => {
-            return Err(OutputError::Io { path, source: io::Error::new(io::ErrorKind::IsADirectory, "is a directory") });
+            return Err(OutputError::Io {
+                path,
+                source: io::Error::new(io::ErrorKind::IsADirectory, "is a directory"),
+            });
         }
         Ok(_) => true,
         Err(error) if error.kind() == io::ErrorKind::NotFound => false,
@@ -540,14 +569,18 @@ pub fn write_file(
     let file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&partial) {
         Ok(file) => file,
         // Not this run's: left as it is.
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Err(OutputError::StagingTaken { staging: partial }),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(OutputError::StagingTaken { staging: partial });
+        }
         Err(error) => return Err(OutputError::Io { path: partial, source: error }),
     };
     let result = fill(file, write).map_err(io_error(&partial)).and_then(|()| match if_exists {
         IfExists::Replace => std::fs::rename(&partial, &path).map_err(io_error(&path)),
         IfExists::Refuse | IfExists::KeepIfIdentical => match rename_noreplace(&partial, &path) {
             Ok(()) => Ok(()),
-            Err(error) if error.kind() != io::ErrorKind::AlreadyExists => Err(OutputError::Io { path: path.clone(), source: error }),
+            Err(error) if error.kind() != io::ErrorKind::AlreadyExists => {
+                Err(OutputError::Io { path: path.clone(), source: error })
+            }
             Err(_) if if_exists == IfExists::Refuse => Err(OutputError::FileExists { path: path.clone() }),
             Err(_) if same_bytes(&path, &partial)? => std::fs::remove_file(&partial).map_err(io_error(&partial)),
             Err(_) => Err(OutputError::Differs { path: path.clone() }),

@@ -41,15 +41,27 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case { name: "too few fields", bad_rows: b"13,2020-01-01,t,d\n", rejected: &[(14, "4 fields, the header has 5")] },
-    Case { name: "too many fields", bad_rows: b"13,2020-01-01,t,d,mlops,extra\n", rejected: &[(14, "6 fields, the header has 5")] },
+    Case {
+        name: "too many fields",
+        bad_rows: b"13,2020-01-01,t,d,mlops,extra\n",
+        rejected: &[(14, "6 fields, the header has 5")],
+    },
     Case {
         name: "unterminated quote",
         bad_rows: b"13,2020-01-01,t,\"never closed,mlops\n14,2020-01-01,t,d,mlops\n",
         rejected: &[(14, "unterminated quote")],
     },
-    Case { name: "invalid UTF-8", bad_rows: b"13,2020-01-01,t,caf\xe9 au lait,mlops\n", rejected: &[(14, "invalid UTF-8 in field 4")] },
+    Case {
+        name: "invalid UTF-8",
+        bad_rows: b"13,2020-01-01,t,caf\xe9 au lait,mlops\n",
+        rejected: &[(14, "invalid UTF-8 in field 4")],
+    },
     Case { name: "empty tag", bad_rows: b"13,2020-01-01,t,d,\n", rejected: &[(14, "empty class (column tag)")] },
-    Case { name: "quoted empty tag", bad_rows: b"13,2020-01-01,t,d,\"\"\n", rejected: &[(14, "empty class (column tag)")] },
+    Case {
+        name: "quoted empty tag",
+        bad_rows: b"13,2020-01-01,t,d,\"\"\n",
+        rejected: &[(14, "empty class (column tag)")],
+    },
     Case { name: "empty key", bad_rows: b",2020-01-01,t,d,mlops\n", rejected: &[(14, "empty key (column id)")] },
     Case {
         name: "duplicate key",
@@ -77,13 +89,26 @@ async fn fail_names_the_file_the_line_and_the_problem_and_writes_nothing() {
     for case in CASES {
         let data = write_input(directory.path(), case);
         let out = directory.path().join(format!("out-fail-{}", case.name.replace(' ', "-")));
-        let error = prepare(&options(data.clone(), out.clone(), OnBadRows::Fail)).await.expect_err(case.name).to_string();
-        assert!(error.contains(&data.display().to_string()), "{}: the error does not name the file: {error}", case.name);
-        assert!(error.contains(&format!("has {} row(s) that cannot be prepared", case.rejected.len())), "{}: {error}", case.name);
+        let error =
+            prepare(&options(data.clone(), out.clone(), OnBadRows::Fail)).await.expect_err(case.name).to_string();
+        assert!(
+            error.contains(&data.display().to_string()),
+            "{}: the error does not name the file: {error}",
+            case.name
+        );
+        assert!(
+            error.contains(&format!("has {} row(s) that cannot be prepared", case.rejected.len())),
+            "{}: {error}",
+            case.name
+        );
         for (line, reason) in case.rejected {
             let expected = format!("line {line}: ");
             let at = error.find(&expected).unwrap_or_else(|| panic!("{}: no {expected:?} in {error}", case.name));
-            assert!(error[at..].lines().next().unwrap().contains(reason), "{}: line {line} lacks {reason:?}: {error}", case.name);
+            assert!(
+                error[at..].lines().next().unwrap().contains(reason),
+                "{}: line {line} lacks {reason:?}: {error}",
+                case.name
+            );
         }
         assert!(!out.exists(), "{}: output directory left behind", case.name);
         assert!(staging_leftovers(directory.path()).is_empty(), "{}: staging left behind", case.name);
@@ -97,7 +122,9 @@ async fn skip_sets_exactly_the_bad_rows_aside_and_accounts_for_every_row() {
     for case in CASES {
         let data = write_input(directory.path(), case);
         let out = directory.path().join(format!("out-skip-{}", case.name.replace(' ', "-")));
-        let report = prepare(&options(data.clone(), out.clone(), OnBadRows::Skip)).await.unwrap_or_else(|error| panic!("{}: {error}", case.name));
+        let report = prepare(&options(data.clone(), out.clone(), OnBadRows::Skip))
+            .await
+            .unwrap_or_else(|error| panic!("{}: {error}", case.name));
 
         let mut reader = csv::Reader::from_path(out.join("rejected.csv")).unwrap();
         let rejected: Vec<(u64, String, String)> = reader
@@ -121,7 +148,8 @@ async fn skip_sets_exactly_the_bad_rows_aside_and_accounts_for_every_row() {
         let accepted_extra = ids.difference(&good_ids).count();
         assert!(ids.is_superset(&good_ids), "{}: good rows lost: {ids:?}", case.name);
         assert_eq!(rows.len(), ids.len(), "{}: a row written twice", case.name);
-        let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
         let read = summary["rows_read"].as_u64().unwrap();
         let train = summary["splits"]["train"]["rows"].as_u64().unwrap();
         let val = summary["splits"]["val"]["rows"].as_u64().unwrap();
@@ -130,7 +158,8 @@ async fn skip_sets_exactly_the_bad_rows_aside_and_accounts_for_every_row() {
         assert_eq!(read, train + val + rejected_count, "{}: rows read = train + val + rejected", case.name);
         assert_eq!(train + val, 12 + accepted_extra as u64, "{}", case.name);
         assert_eq!(report.rows_rejected, rejected_count, "{}", case.name);
-        let by_reason: u64 = summary["rejected_by_reason"].as_object().unwrap().values().map(|count| count.as_u64().unwrap()).sum();
+        let by_reason: u64 =
+            summary["rejected_by_reason"].as_object().unwrap().values().map(|count| count.as_u64().unwrap()).sum();
         assert_eq!(by_reason, rejected_count, "{}", case.name);
     }
 }
@@ -156,8 +185,11 @@ async fn skip_without_bad_rows_changes_nothing_but_the_rejected_list() {
 async fn missing_title_or_description_is_empty_text() {
     let directory = tempfile::tempdir().unwrap();
     let data = directory.path().join("missing-text.csv");
-    std::fs::write(&data, format!("{HEADER}{}13,2020-01-01,,Only a description,mlops\n14,2020-01-01,Only a title,,mlops\n", good_rows()))
-        .unwrap();
+    std::fs::write(
+        &data,
+        format!("{HEADER}{}13,2020-01-01,,Only a description,mlops\n14,2020-01-01,Only a title,,mlops\n", good_rows()),
+    )
+    .unwrap();
     let out = directory.path().join("out");
     prepare(&options(data, out.clone(), OnBadRows::Fail)).await.unwrap();
     let rows: Vec<_> = read_split(&out.join("train")).into_iter().chain(read_split(&out.join("val"))).collect();
@@ -236,26 +268,43 @@ async fn shared_texts_are_counted_and_dedupe_keeps_the_smallest_key() {
     let texts = |rows: &[common::OutputRow]| rows.iter().map(|row| row.text.clone()).collect::<Vec<_>>();
     let (train_texts, val_texts) = (texts(&train), texts(&val));
     let in_both: BTreeSet<&String> = val_texts.iter().filter(|text| train_texts.contains(text)).collect();
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(counted.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(counted.join("summary.json")).unwrap()).unwrap();
     let leakage = &summary["leakage"];
     assert_eq!(leakage["shared_texts"], 2, "{leakage}");
     assert_eq!(leakage["rows_sharing_a_text"], 6, "{leakage}");
     assert_eq!(leakage["texts_in_both_splits"], in_both.len(), "{leakage}");
-    assert_eq!(leakage["val_rows_with_a_train_text"], val_texts.iter().filter(|text| in_both.contains(text)).count(), "{leakage}");
-    assert_eq!(leakage["train_rows_with_a_val_text"], train_texts.iter().filter(|text| in_both.contains(text)).count(), "{leakage}");
+    assert_eq!(
+        leakage["val_rows_with_a_train_text"],
+        val_texts.iter().filter(|text| in_both.contains(text)).count(),
+        "{leakage}"
+    );
+    assert_eq!(
+        leakage["train_rows_with_a_val_text"],
+        train_texts.iter().filter(|text| in_both.contains(text)).count(),
+        "{leakage}"
+    );
     assert_eq!(summary["rows_deduplicated"], 0);
-    let listed: BTreeSet<&str> =
-        leakage["texts_in_both_splits_most_seen"].as_array().unwrap().iter().map(|entry| entry["text"].as_str().unwrap()).collect();
+    let listed: BTreeSet<&str> = leakage["texts_in_both_splits_most_seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["text"].as_str().unwrap())
+        .collect();
     assert_eq!(listed, in_both.iter().map(|text| text.as_str()).collect::<BTreeSet<_>>(), "{leakage}");
 
     let deduplicated = directory.path().join("deduplicated");
-    let report = prepare(&PrepareOptions { dedupe: true, ..options(data, deduplicated.clone(), OnBadRows::Fail) }).await.unwrap();
-    let rows: Vec<_> = read_split(&deduplicated.join("train")).into_iter().chain(read_split(&deduplicated.join("val"))).collect();
+    let report = prepare(&PrepareOptions { dedupe: true, ..options(data, deduplicated.clone(), OnBadRows::Fail) })
+        .await
+        .unwrap();
+    let rows: Vec<_> =
+        read_split(&deduplicated.join("train")).into_iter().chain(read_split(&deduplicated.join("val"))).collect();
     let ids: BTreeSet<i64> = rows.iter().map(|row| row.id).collect();
     assert_eq!(ids, (1..=12).collect::<BTreeSet<i64>>(), "the repeats go, the smallest keys stay");
     assert_eq!(report.rows_deduplicated, 4);
     assert_eq!(report.rows_read, report.train.rows + report.val.rows + report.rows_rejected + report.rows_deduplicated);
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(deduplicated.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(deduplicated.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["leakage"]["shared_texts"], 0);
     assert_eq!(summary["rows_deduplicated"], 4);
 }
@@ -282,10 +331,13 @@ async fn a_directory_of_csv_pieces_gives_the_output_of_the_whole_file() {
     let records = starts.len() - 1;
     let reference = directory.path().join("reference");
     // Small files: several buckets, whose number must not depend on the cut either.
-    let run_options = |data: PathBuf, out: PathBuf| PrepareOptions { file_size: 20_000, ..options(data, out, OnBadRows::Fail) };
+    let run_options =
+        |data: PathBuf, out: PathBuf| PrepareOptions { file_size: 20_000, ..options(data, out, OnBadRows::Fail) };
     prepare(&run_options(common::dataset_csv(), reference.clone())).await.unwrap();
     assert!(std::fs::read_dir(reference.join("train")).unwrap().count() > 1);
-    for (run, cuts) in [vec![1, records / 2], vec![1, 3, 400, records - 1], vec![1, 200, 201, 600]].into_iter().enumerate() {
+    for (run, cuts) in
+        [vec![1, records / 2], vec![1, 3, 400, records - 1], vec![1, 200, 201, 600]].into_iter().enumerate()
+    {
         let pieces = directory.path().join(format!("pieces-{run}"));
         std::fs::create_dir_all(&pieces).unwrap();
         let mut bounds = cuts.clone();
@@ -314,7 +366,8 @@ async fn a_directory_names_the_file_of_a_bad_row_and_refuses_differing_headers()
     std::fs::create_dir_all(&pieces).unwrap();
     std::fs::write(pieces.join("a.csv"), format!("{HEADER}{}", good_rows())).unwrap();
     std::fs::write(pieces.join("b.csv"), format!("{HEADER}20,2020-01-01,t,d,mlops\n21,2020-01-01,t,d\n")).unwrap();
-    let error = prepare(&options(pieces.clone(), directory.path().join("out"), OnBadRows::Fail)).await.unwrap_err().to_string();
+    let error =
+        prepare(&options(pieces.clone(), directory.path().join("out"), OnBadRows::Fail)).await.unwrap_err().to_string();
     let b = pieces.join("b.csv").display().to_string();
     assert!(error.contains(&format!("{b} line 3: 4 fields, the header has 5")), "{error}");
 
@@ -324,7 +377,8 @@ async fn a_directory_names_the_file_of_a_bad_row_and_refuses_differing_headers()
     assert!(rejected.contains(&format!("{b},3,")), "{rejected}");
 
     std::fs::write(pieces.join("c.csv"), format!("id,title,description,tag\n{}", "30,t,d,mlops\n")).unwrap();
-    let error = prepare(&options(pieces.clone(), directory.path().join("out"), OnBadRows::Fail)).await.unwrap_err().to_string();
+    let error =
+        prepare(&options(pieces.clone(), directory.path().join("out"), OnBadRows::Fail)).await.unwrap_err().to_string();
     assert!(error.contains("a.csv") && error.contains("c.csv") && error.contains("different headers"), "{error}");
     assert!(!directory.path().join("out").exists());
 }
@@ -338,21 +392,32 @@ async fn given_classes_set_the_targets_and_unknown_labels_are_bad_rows() {
     std::fs::write(&classes, r#"{"mlops": 0, "computer-vision": 1, "nlp": 2}"#).unwrap();
     let data = directory.path().join("new.csv");
     std::fs::write(&data, format!("{HEADER}{}13,2020-01-01,t,d,reinforcement-learning\n", good_rows())).unwrap();
-    let run = |policy, out: &str| PrepareOptions { classes: Some(classes.clone()), ..options(data.clone(), directory.path().join(out), policy) };
+    let run = |policy, out: &str| PrepareOptions {
+        classes: Some(classes.clone()),
+        ..options(data.clone(), directory.path().join(out), policy)
+    };
 
     let error = prepare(&run(OnBadRows::Fail, "fail")).await.unwrap_err().to_string();
-    assert!(error.contains("line 14: class 'reinforcement-learning' is not in") && error.contains("class_to_index.json"), "{error}");
+    assert!(
+        error.contains("line 14: class 'reinforcement-learning' is not in") && error.contains("class_to_index.json"),
+        "{error}"
+    );
     assert!(!directory.path().join("fail").exists());
 
     let report = prepare(&run(OnBadRows::Skip, "skip")).await.unwrap();
     assert_eq!((report.rows_read, report.rows_rejected), (13, 1));
-    let expected = std::collections::BTreeMap::from([("computer-vision".to_owned(), 1), ("mlops".to_owned(), 0), ("nlp".to_owned(), 2)]);
+    let expected = std::collections::BTreeMap::from([
+        ("computer-vision".to_owned(), 1),
+        ("mlops".to_owned(), 0),
+        ("nlp".to_owned(), 2),
+    ]);
     assert_eq!(report.class_to_index, expected);
     let out = directory.path().join("skip");
     for row in read_split(&out.join("train")).into_iter().chain(read_split(&out.join("val"))) {
         assert_eq!(row.targets, expected[&row.tag], "id {}", row.id);
     }
-    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("class_to_index.json")).unwrap()).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("class_to_index.json")).unwrap()).unwrap();
     assert_eq!(written, serde_json::json!(expected));
     let rejected = std::fs::read_to_string(out.join("rejected.csv")).unwrap();
     assert!(rejected.contains(",14,class 'reinforcement-learning' is not in"), "{rejected}");
@@ -370,7 +435,10 @@ async fn skip_with_every_row_bad_fails_and_writes_nothing() {
     std::fs::write(&data, format!("{HEADER}1,2020-01-01,a\n2,2020-01-01,b\n")).unwrap();
     let out = directory.path().join("out");
     let error = prepare(&options(data, out.clone(), OnBadRows::Skip)).await.unwrap_err().to_string();
-    assert!(error.contains("all 2 are bad rows, e.g. line 2: 3 fields, the header has 5; nothing was written"), "{error}");
+    assert!(
+        error.contains("all 2 are bad rows, e.g. line 2: 3 fields, the header has 5; nothing was written"),
+        "{error}"
+    );
     assert!(!out.exists());
     // Rows that are all set aside after staging (here: one key, twice).
     let data = directory.path().join("one-key.csv");
@@ -389,17 +457,26 @@ async fn crlf_lines_and_zero_padded_duplicate_keys_are_named_exactly() {
     let data = directory.path().join("windows.csv");
     let rows = format!("{HEADER}{}", good_rows()).replace('\n', "\r\n");
     std::fs::write(&data, format!("{rows}\r\n13,2020-01-01,t,d\r\n0007,2020-01-01,t,d,mlops\r\n")).unwrap();
-    let error = prepare(&options(data.clone(), directory.path().join("fail"), OnBadRows::Fail)).await.unwrap_err().to_string();
+    let error =
+        prepare(&options(data.clone(), directory.path().join("fail"), OnBadRows::Fail)).await.unwrap_err().to_string();
     assert!(error.contains("has 1 row(s)") && error.contains("line 15: 4 fields, the header has 5"), "{error}");
 
     let out = directory.path().join("skip");
     let report = prepare(&options(data, out.clone(), OnBadRows::Skip)).await.unwrap();
     assert_eq!((report.rows_read, report.rows_rejected, report.train.rows + report.val.rows), (14, 3, 11));
     let mut reader = csv::Reader::from_path(out.join("rejected.csv")).unwrap();
-    let rejected: Vec<(String, String, String)> =
-        reader.records().map(|record| { let record = record.unwrap(); (record[1].to_owned(), record[2].to_owned(), record[3].to_owned()) }).collect();
+    let rejected: Vec<(String, String, String)> = reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            (record[1].to_owned(), record[2].to_owned(), record[3].to_owned())
+        })
+        .collect();
     assert_eq!(rejected[0].0, "8", "{rejected:?}");
-    assert!(rejected[0].1.starts_with("duplicate key: 2 rows have id = 7") && rejected[0].2.starts_with("7,"), "{rejected:?}");
+    assert!(
+        rejected[0].1.starts_with("duplicate key: 2 rows have id = 7") && rejected[0].2.starts_with("7,"),
+        "{rejected:?}"
+    );
     assert_eq!((rejected[1].0.as_str(), rejected[1].2.as_str()), ("15", "13,2020-01-01,t,d"), "{rejected:?}");
     assert_eq!((rejected[2].0.as_str(), rejected[2].2.as_str()), ("16", "0007,2020-01-01,t,d,mlops"), "{rejected:?}");
 }
@@ -497,6 +574,7 @@ async fn shared_texts_are_counted_range_by_range() {
             (entry["text"].as_str().unwrap().to_owned(), (count("train_rows"), count("val_rows")))
         })
         .collect();
-    let expected: BTreeMap<String, (u64, u64)> = in_both.iter().map(|(text, counts)| ((*text).clone(), **counts)).collect();
+    let expected: BTreeMap<String, (u64, u64)> =
+        in_both.iter().map(|(text, counts)| ((*text).clone(), **counts)).collect();
     assert_eq!(listed, expected);
 }

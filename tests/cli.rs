@@ -94,7 +94,11 @@ fn sql_runs_the_pipeline_scripts_by_hand() {
 #[test]
 fn sql_stops_at_the_first_failing_statement_naming_its_line() {
     let directory = tempfile::tempdir().unwrap();
-    std::fs::write(directory.path().join("bad.sql"), "SELECT 1;\n\nSELECT no_such_column\nFROM (SELECT 1 AS a);\nSELECT 3;\n").unwrap();
+    std::fs::write(
+        directory.path().join("bad.sql"),
+        "SELECT 1;\n\nSELECT no_such_column\nFROM (SELECT 1 AS a);\nSELECT 3;\n",
+    )
+    .unwrap();
     let output = mlprep(&["sql", "-f", "bad.sql"], directory.path());
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
@@ -127,7 +131,9 @@ fn the_same_script_gives_the_same_result_locally_and_on_a_standalone_cluster() {
     let run = |extra: &[&str]| {
         let work = format!("work={}", scratch.path().join(extra.len().to_string()).display());
         let mut args = vec!["sql", "--format", "csv", "-D", &data, "-D", &vocab, "-D", &work];
-        for script in ["sql/01_register.sql", "sql/02_stage.sql", "sql/03_checks.sql", "sql/04_split.sql", "sql/05_examples.sql"] {
+        for script in
+            ["sql/01_register.sql", "sql/02_stage.sql", "sql/03_checks.sql", "sql/04_split.sql", "sql/05_examples.sql"]
+        {
             args.extend(["-f", script]);
         }
         args.extend(["-c", query]);
@@ -155,7 +161,8 @@ fn prepare_reports_bad_rows_and_leakage_with_its_exit_status() {
     for id in 1..=20 {
         let tag = if id % 2 == 0 { "mlops" } else { "computer-vision" };
         // Rows 1-4 share one text: some of them land in validation, some in training.
-        let text = if id <= 4 { "Shared title,Shared description".to_owned() } else { format!("Title {id},Description {id}") };
+        let text =
+            if id <= 4 { "Shared title,Shared description".to_owned() } else { format!("Title {id},Description {id}") };
         csv.push_str(&format!("{id},2020-01-01,{text},{tag}\n"));
     }
     csv.push_str("21,2020-01-01,too few fields\n");
@@ -166,7 +173,11 @@ fn prepare_reports_bad_rows_and_leakage_with_its_exit_status() {
     let output = mlprep(&args, directory.path());
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("in.csv' has 1 row(s) that cannot be prepared") && stderr.contains("line 22: 3 fields, the header has 5"), "{stderr}");
+    assert!(
+        stderr.contains("in.csv' has 1 row(s) that cannot be prepared")
+            && stderr.contains("line 22: 3 fields, the header has 5"),
+        "{stderr}"
+    );
     assert!(!directory.path().join("out").exists());
 
     let output = mlprep(&[&args[..], &["--on-bad-rows", "skip"]].concat(), directory.path());

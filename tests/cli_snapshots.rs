@@ -55,7 +55,17 @@ fn scripts_and_commands_run_in_order_with_parameters() {
     )
     .unwrap();
     let output = run(
-        &["sql", "-D", "first=Alpha and the Omega", "-c", "SELECT 'before' AS step", "-f", "steps.sql", "-c", "SELECT COUNT(*) AS words FROM words"],
+        &[
+            "sql",
+            "-D",
+            "first=Alpha and the Omega",
+            "-c",
+            "SELECT 'before' AS step",
+            "-f",
+            "steps.sql",
+            "-c",
+            "SELECT COUNT(*) AS words FROM words",
+        ],
         None,
         directory.path(),
     );
@@ -65,7 +75,11 @@ fn scripts_and_commands_run_in_order_with_parameters() {
 #[test]
 fn a_failing_statement_stops_the_run_naming_the_script_and_line() {
     let directory = tempfile::tempdir().unwrap();
-    std::fs::write(directory.path().join("broken.sql"), "SELECT 1 AS one;\n\nSELECT no_such_column\nFROM (VALUES (1)) AS t(x);\nSELECT 3;\n").unwrap();
+    std::fs::write(
+        directory.path().join("broken.sql"),
+        "SELECT 1 AS one;\n\nSELECT no_such_column\nFROM (VALUES (1)) AS t(x);\nSELECT 3;\n",
+    )
+    .unwrap();
     let output = run(&["sql", "-f", "broken.sql"], None, directory.path());
     assert_snapshot!(transcript(&output));
 
@@ -103,6 +117,10 @@ fn every_function_is_listed_and_documented() {
         directory.path(),
     );
     assert_snapshot!(transcript(&output));
-    let output = run(&["shell"], Some("\\h\n\\h seeded_hash\n\\h tokenize\n\\h token_count\n\\h no_such_function\n"), directory.path());
+    let output = run(
+        &["shell"],
+        Some("\\h\n\\h seeded_hash\n\\h tokenize\n\\h token_count\n\\h no_such_function\n"),
+        directory.path(),
+    );
     assert_snapshot!("function_help", transcript(&output));
 }

@@ -81,7 +81,11 @@ impl Processes {
     fn wait_for(&self, name: &str, text: &str, timeout: Duration) {
         let start = Instant::now();
         while !self.log(name).contains(text) {
-            assert!(start.elapsed() < timeout, "{name} did not log {text:?} within {timeout:?}; its log:\n{}", self.log(name));
+            assert!(
+                start.elapsed() < timeout,
+                "{name} did not log {text:?} within {timeout:?}; its log:\n{}",
+                self.log(name)
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -112,7 +116,8 @@ fn start_cluster(work: &Path, executor_timeout_seconds: u64) -> (Processes, Stri
     let mut processes = Processes::new();
     let scheduler_port = free_port().to_string();
     let timeout = executor_timeout_seconds.to_string();
-    processes.start("scheduler", &["scheduler", "--bind-port", &scheduler_port, "--executor-timeout-seconds", &timeout]);
+    processes
+        .start("scheduler", &["scheduler", "--bind-port", &scheduler_port, "--executor-timeout-seconds", &timeout]);
     // Executors give up when the scheduler is not there yet: start them once it accepts connections.
     let started = Instant::now();
     while std::net::TcpStream::connect(format!("127.0.0.1:{scheduler_port}")).is_err() {
@@ -157,7 +162,8 @@ fn start_cluster(work: &Path, executor_timeout_seconds: u64) -> (Processes, Stri
 
 /// Job directories an executor created under its work directory: one per job it ran tasks of.
 fn job_directories(work_dir: &Path) -> usize {
-    std::fs::read_dir(work_dir).map_or(0, |entries| entries.filter_map(Result::ok).filter(|entry| entry.path().is_dir()).count())
+    std::fs::read_dir(work_dir)
+        .map_or(0, |entries| entries.filter_map(Result::ok).filter(|entry| entry.path().is_dir()).count())
 }
 
 fn run_prepare(args: &[&str]) -> std::process::Output {
@@ -171,7 +177,8 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
     let (data, vocab) = (dataset_csv(), scibert_vocab());
     let remote = directory.path().join("remote");
     let local = directory.path().join("local");
-    let common_args = ["prepare", "--data", data.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
+    let common_args =
+        ["prepare", "--data", data.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
     let output = run_prepare(&[&common_args[..], &["--out", remote.to_str().unwrap(), "--cluster", &url]].concat());
     assert!(
         output.status.success(),
@@ -187,7 +194,11 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
     for name in ["a", "b"] {
         let work_dir = directory.path().join(format!("executor-{name}"));
         assert!(job_directories(&work_dir) > 0, "executor {name} wrote no job data in {}", work_dir.display());
-        assert!(processes.log(name).contains("Received task"), "executor {name} ran no task; its log:\n{}", processes.log(name));
+        assert!(
+            processes.log(name).contains("Received task"),
+            "executor {name} ran no task; its log:\n{}",
+            processes.log(name)
+        );
     }
 
     // Messy input (bad records, a duplicate key, repeated texts) with --on-bad-rows skip and --dedupe: the
@@ -195,18 +206,25 @@ fn real_cluster_output_matches_golden_and_local_and_uses_both_executors() {
     let messy = directory.path().join("messy.csv");
     let mut csv = Vec::new();
     mlprep::tools::synthetic::write_projects_csv(&mut csv, 3_000, 5).unwrap();
-    csv.extend_from_slice(b"900001,2020-01-01,t,d\n900002,2020-01-01,t,d,\n900003,2020-01-01,a,b,mlops\n900003,2020-01-01,a,b,mlops\n");
-    csv.extend_from_slice(b"900004,2020-01-01,Same text,Twice over,mlops\n900005,2020-01-01,same TEXT!,twice over,computer-vision\n");
+    csv.extend_from_slice(
+        b"900001,2020-01-01,t,d\n900002,2020-01-01,t,d,\n900003,2020-01-01,a,b,mlops\n900003,2020-01-01,a,b,mlops\n",
+    );
+    csv.extend_from_slice(
+        b"900004,2020-01-01,Same text,Twice over,mlops\n900005,2020-01-01,same TEXT!,twice over,computer-vision\n",
+    );
     std::fs::write(&messy, csv).unwrap();
-    let messy_args = ["prepare", "--data", messy.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
+    let messy_args =
+        ["prepare", "--data", messy.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
     let messy_args = [&messy_args[..], &["--on-bad-rows", "skip", "--dedupe"]].concat();
     let (messy_remote, messy_local) = (directory.path().join("messy-remote"), directory.path().join("messy-local"));
-    let output = run_prepare(&[&messy_args[..], &["--out", messy_remote.to_str().unwrap(), "--cluster", &url]].concat());
+    let output =
+        run_prepare(&[&messy_args[..], &["--out", messy_remote.to_str().unwrap(), "--cluster", &url]].concat());
     assert!(output.status.success(), "messy input on the cluster: {}", String::from_utf8_lossy(&output.stderr));
     let output = run_prepare(&[&messy_args[..], &["--out", messy_local.to_str().unwrap()]].concat());
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_same_files(&messy_remote, &messy_local, "messy input, between the cluster and the local run");
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(messy_remote.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(messy_remote.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["rows_rejected"], 4, "{summary}");
     assert!(summary["rows_deduplicated"].as_u64().unwrap() >= 1, "{summary}");
 
@@ -242,7 +260,8 @@ fn killing_an_executor_later_in_the_pipeline_gives_identical_output_or_a_clean_f
 fn kill_an_executor_mid_job(kill_at_task: usize) {
     let directory = tempfile::tempdir().unwrap();
     let (data, vocab) = common::synthetic_inputs(directory.path(), 60_000, 3);
-    let common_args = ["prepare", "--data", data.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
+    let common_args =
+        ["prepare", "--data", data.to_str().unwrap(), "--vocab", vocab.to_str().unwrap(), "--partitions", "4"];
 
     let local = directory.path().join("local");
     let output = run_prepare(&[&common_args[..], &["--out", local.to_str().unwrap()]].concat());
@@ -264,7 +283,10 @@ fn kill_an_executor_mid_job(kill_at_task: usize) {
     let waited = Instant::now();
     while processes.log("b").matches("Received task").count() < kill_at_task {
         assert!(job.try_wait().unwrap().is_none(), "the job ended before executor b received {kill_at_task} tasks");
-        assert!(waited.elapsed() < Duration::from_secs(120), "executor b did not receive {kill_at_task} tasks in 120 s");
+        assert!(
+            waited.elapsed() < Duration::from_secs(120),
+            "executor b did not receive {kill_at_task} tasks in 120 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     processes.kill("b");
@@ -274,7 +296,10 @@ fn kill_an_executor_mid_job(kill_at_task: usize) {
         if Instant::now() > deadline {
             let _ = job.kill();
             let _ = job.wait();
-            panic!("prepare did not finish within 300 s of losing an executor; scheduler log:\n{}", processes.log("scheduler"));
+            panic!(
+                "prepare did not finish within 300 s of losing an executor; scheduler log:\n{}",
+                processes.log("scheduler")
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }

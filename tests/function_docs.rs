@@ -20,9 +20,10 @@ fn parse_example(function: &str, example: &str) -> (String, Vec<String>) {
         .and_then(|rest| rest.strip_suffix("\n```"))
         .unwrap_or_else(|| panic!("{function}: the example is not one ```sql block: {example}"));
     let mut lines = body.lines();
-    let sql = lines.next().and_then(|line| line.strip_prefix("> ")).unwrap_or_else(|| {
-        panic!("{function}: the example does not start with '> ' and a statement: {example}")
-    });
+    let sql = lines
+        .next()
+        .and_then(|line| line.strip_prefix("> "))
+        .unwrap_or_else(|| panic!("{function}: the example does not start with '> ' and a statement: {example}"));
     let table: Vec<String> = lines.map(str::to_owned).collect();
     assert!(!table.is_empty(), "{function}: the example shows no result");
     (sql.to_owned(), table)
@@ -32,7 +33,8 @@ fn documented() -> Vec<(String, Documentation)> {
     let mut functions: Vec<(String, Documentation)> = mlprep_udfs::all_functions()
         .iter()
         .map(|function: &std::sync::Arc<ScalarUDF>| {
-            let documentation = function.documentation().unwrap_or_else(|| panic!("{} has no documentation", function.name()));
+            let documentation =
+                function.documentation().unwrap_or_else(|| panic!("{} has no documentation", function.name()));
             (function.name().to_owned(), documentation.clone())
         })
         .collect();
@@ -74,7 +76,10 @@ fn render(functions: &[(String, Documentation)]) -> String {
         out.push_str(&format!("- [`{name}`](#{name})\n"));
     }
     for (name, documentation) in functions {
-        out.push_str(&format!("\n## `{name}`\n\n{}\n\n```sql\n{}\n```\n", documentation.description, documentation.syntax_example));
+        out.push_str(&format!(
+            "\n## `{name}`\n\n{}\n\n```sql\n{}\n```\n",
+            documentation.description, documentation.syntax_example
+        ));
         if let Some(arguments) = &documentation.arguments {
             out.push_str("\nArguments:\n\n");
             for (argument, description) in arguments {
@@ -107,7 +112,11 @@ fn the_reference_lists_exactly_the_registered_functions() {
     );
     // The README names each function once in its list, and no other.
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let section = readme.split("## SQL functions").nth(1).and_then(|rest| rest.split("\n## ").next()).expect("README has a SQL functions section");
+    let section = readme
+        .split("## SQL functions")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has a SQL functions section");
     let mut listed: Vec<String> = section
         .lines()
         .filter_map(|line| line.strip_prefix("- `"))

@@ -65,7 +65,8 @@ async fn every_dataset_row_cleans_and_tokenizes_exactly() {
     let mut seen = 0;
     for batch in &batches {
         let ids = batch.column(0).as_primitive::<Int64Type>();
-        let texts = datafusion::arrow::compute::cast(batch.column(1), &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+        let texts =
+            datafusion::arrow::compute::cast(batch.column(1), &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
         let texts = texts.as_string::<i32>();
         let token_lists = batch.column(2).as_list::<i32>();
         for row in 0..batch.num_rows() {

@@ -6,7 +6,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{OutputRow, assert_same_file_bytes, dataset_csv, file_bytes, golden_rows, read_split, scibert_vocab, split_summary};
+use common::{
+    OutputRow, assert_same_file_bytes, dataset_csv, file_bytes, golden_rows, read_split, scibert_vocab, split_summary,
+};
 use mlprep::publish::OutputError;
 use mlprep::{PrepareOptions, SessionOptions, prepare};
 
@@ -99,8 +101,10 @@ async fn course_dataset_matches_the_golden_outputs() {
     let train_max = train.iter().map(|row| golden[&row.id].ids.len()).max().unwrap() as i64;
     assert_eq!(written["splits"]["train"]["token_length"]["max"], train_max);
     // Nothing but the documented outputs, and no staging directory left behind.
-    let mut entries: Vec<String> =
-        std::fs::read_dir(&out).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut entries: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     entries.sort();
     assert_eq!(entries, ["class_to_index.json", "summary.json", "train", "val"]);
     assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 1);
@@ -131,12 +135,19 @@ async fn assert_same_output_for_every_run(base: &PrepareOptions, runs: &[(usize,
                 bytes_by_batch_size.insert(batch_size, files);
             }
             Some(expected) => {
-                assert_same_file_bytes(&files, expected, &format!("byte-wise at partitions={partitions} batch={batch_size}"));
+                assert_same_file_bytes(
+                    &files,
+                    expected,
+                    &format!("byte-wise at partitions={partitions} batch={batch_size}"),
+                );
             }
         }
     }
-    let summaries: BTreeSet<&Vec<u8>> =
-        bytes_by_batch_size.values().flat_map(|files| files.iter().filter(|(name, _)| name.ends_with(".json"))).map(|(_, bytes)| bytes).collect();
+    let summaries: BTreeSet<&Vec<u8>> = bytes_by_batch_size
+        .values()
+        .flat_map(|files| files.iter().filter(|(name, _)| name.ends_with(".json")))
+        .map(|(_, bytes)| bytes)
+        .collect();
     assert_eq!(summaries.len(), 2, "summary.json and class_to_index.json do not depend on the batch size");
 }
 
@@ -168,9 +179,15 @@ async fn bucketed_output_is_the_one_file_output_in_pieces() {
             .collect();
         assert!(files.len() > 1, "{split}: expected several files, got {files:?}");
         for number in 0..files.len() {
-            assert!(files.contains(&format!("part-{number:05}.parquet")), "{split}: files not numbered 0..n: {files:?}");
+            assert!(
+                files.contains(&format!("part-{number:05}.parquet")),
+                "{split}: files not numbered 0..n: {files:?}"
+            );
         }
-        assert!(read_split(&pieces.join(split)) == read_split(&whole.join(split)), "{split}: rows differ from the one-file run");
+        assert!(
+            read_split(&pieces.join(split)) == read_split(&whole.join(split)),
+            "{split}: rows differ from the one-file run"
+        );
     }
 }
 
@@ -228,23 +245,38 @@ async fn bad_input_fails_clearly_and_leaves_nothing() {
         ),
         (
             "missing column",
-            options(write("no-tag.csv", "id,created_on,title,description\n1,2020-01-01 00:00:00,a,b\n"), directory.path().join("out-column")),
+            options(
+                write("no-tag.csv", "id,created_on,title,description\n1,2020-01-01 00:00:00,a,b\n"),
+                directory.path().join("out-column"),
+            ),
             vec!["no-tag.csv".into(), "no column 'tag'".into()],
         ),
         (
             "vocab not found",
-            PrepareOptions { vocab: directory.path().join("missing-vocab.txt"), ..options(dataset_csv(), directory.path().join("out-vocab")) },
+            PrepareOptions {
+                vocab: directory.path().join("missing-vocab.txt"),
+                ..options(dataset_csv(), directory.path().join("out-vocab"))
+            },
             vec!["missing-vocab.txt".into()],
         ),
         (
             "class too small",
             options(
-                write("tiny.csv", &format!("{header}1,2020-01-01 00:00:00,a,b,mlops\n2,2020-01-01 00:00:00,c,d,mlops\n3,2020-01-01 00:00:00,e,f,other\n")),
+                write(
+                    "tiny.csv",
+                    &format!(
+                        "{header}1,2020-01-01 00:00:00,a,b,mlops\n2,2020-01-01 00:00:00,c,d,mlops\n3,2020-01-01 00:00:00,e,f,other\n"
+                    ),
+                ),
                 directory.path().join("out-tiny"),
             ),
             vec!["class 'other' has only 1 row".into()],
         ),
-        ("empty file", options(write("empty.csv", ""), directory.path().join("out-empty")), vec!["empty.csv".into(), "empty".into()]),
+        (
+            "empty file",
+            options(write("empty.csv", ""), directory.path().join("out-empty")),
+            vec!["empty.csv".into(), "empty".into()],
+        ),
         (
             "header only",
             options(write("header-only.csv", header), directory.path().join("out-header")),
@@ -281,7 +313,10 @@ async fn replaces_only_an_earlier_output_and_only_with_overwrite() {
         let run = PrepareOptions { overwrite, ..options(dataset_csv(), out.clone()) };
         let error = prepare(&run).await.unwrap_err();
         let refused = output_error(&error);
-        assert!(matches!(refused, OutputError::NotAnOutput { entries, count: 1, .. } if entries == &["keep.txt"]), "{refused}");
+        assert!(
+            matches!(refused, OutputError::NotAnOutput { entries, count: 1, .. } if entries == &["keep.txt"]),
+            "{refused}"
+        );
         assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
     }
     std::fs::remove_file(out.join("keep.txt")).unwrap();
@@ -335,11 +370,18 @@ async fn a_memory_limit_bounds_the_run_or_fails_clearly() {
     prepare(&run("unlimited", None)).await.unwrap();
     // 64 MiB, less than the padded rows (about 80 MB): each bucket's sort fits, the whole never does.
     prepare(&run("limited", Some(64 << 20))).await.unwrap_or_else(|error| panic!("under 64 MiB: {error}"));
-    assert_same_file_bytes(&file_bytes(&directory.path().join("limited")), &file_bytes(&directory.path().join("unlimited")), "under 64 MiB");
+    assert_same_file_bytes(
+        &file_bytes(&directory.path().join("limited")),
+        &file_bytes(&directory.path().join("unlimited")),
+        "under 64 MiB",
+    );
 
     let error = prepare(&run("starved", Some(4 << 20))).await.unwrap_err().to_string();
     assert!(error.contains("--memory-limit 4 MiB is too small for this input"), "{error}");
-    assert!(error.contains("--batch-size") && error.contains("--file-size") && error.contains("nothing was written"), "{error}");
+    assert!(
+        error.contains("--batch-size") && error.contains("--file-size") && error.contains("nothing was written"),
+        "{error}"
+    );
     assert!(!directory.path().join("starved").exists());
     assert_eq!(common::staging_leftovers(directory.path()), Vec::<String>::new());
 }

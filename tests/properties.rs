@@ -106,9 +106,42 @@ impl ReferenceCleaner {
 /// case mappings that change length, emoji, underscores.
 fn random_text(rng: &mut impl Rng, stopwords: &[String]) -> String {
     const ODD: &[&str] = &[
-        "é", "É", "ß", "İ", "Σ", "ΑΣ", "ǅ", "ﬁ", "中文", "العربية", "क्षि", "e\u{301}", "\u{301}", "🚀", "👩\u{200d}💻",
-        "½", "Ⅻ", "٣", "\u{a0}", "\u{2003}", "\u{200b}", "\t", "\n", "\r\n", "_", "__init__", "’", "don’t",
-        "http", "https://example.com/a?b=c", "xhttpy", "HTTP://X.Y", "www.x.org", "a.b", "3.14", "1,000",
+        "é",
+        "É",
+        "ß",
+        "İ",
+        "Σ",
+        "ΑΣ",
+        "ǅ",
+        "ﬁ",
+        "中文",
+        "العربية",
+        "क्षि",
+        "e\u{301}",
+        "\u{301}",
+        "🚀",
+        "👩\u{200d}💻",
+        "½",
+        "Ⅻ",
+        "٣",
+        "\u{a0}",
+        "\u{2003}",
+        "\u{200b}",
+        "\t",
+        "\n",
+        "\r\n",
+        "_",
+        "__init__",
+        "’",
+        "don’t",
+        "http",
+        "https://example.com/a?b=c",
+        "xhttpy",
+        "HTTP://X.Y",
+        "www.x.org",
+        "a.b",
+        "3.14",
+        "1,000",
     ];
     let mut text = String::new();
     for _ in 0..rng.random_range(0..14) {
@@ -144,7 +177,10 @@ fn clean_text_agrees_with_the_literal_reference_on_arbitrary_unicode() {
     for case in 0..30_000 {
         let text = random_text(&mut rng, &stopwords);
         let cleaned = cleaner.clean(&text).to_owned();
-        assert!(cleaned.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b' '), "case {case}: {cleaned:?}");
+        assert!(
+            cleaned.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b' '),
+            "case {case}: {cleaned:?}"
+        );
         assert_eq!(cleaned, reference.clean(&text), "case {case}: {text:?}");
     }
 }
@@ -186,7 +222,10 @@ async fn tokenize_on_arbitrary_unicode_keeps_its_invariants() {
         for batch in &batches {
             for column in [1, 2] {
                 let tokens = batch.column(column).as_struct();
-                let (ids, masks) = (tokens.column_by_name("ids").unwrap().as_list::<i32>(), tokens.column_by_name("masks").unwrap().as_list::<i32>());
+                let (ids, masks) = (
+                    tokens.column_by_name("ids").unwrap().as_list::<i32>(),
+                    tokens.column_by_name("masks").unwrap().as_list::<i32>(),
+                );
                 for row in 0..batch.num_rows() {
                     let text = batch.column(0).as_string::<i32>();
                     if text.is_null(row) {
@@ -200,7 +239,10 @@ async fn tokenize_on_arbitrary_unicode_keeps_its_invariants() {
                     assert_eq!(ids.len(), masks.len(), "{what}");
                     assert!(ids.iter().all(|&id| (0..vocab_size).contains(&id)), "{what}: {ids:?}");
                     let real = masks.iter().filter(|&&mask| mask == 1).count();
-                    assert!(masks[..real].iter().all(|&mask| mask == 1) && masks[real..].iter().all(|&mask| mask == 0), "{what}");
+                    assert!(
+                        masks[..real].iter().all(|&mask| mask == 1) && masks[real..].iter().all(|&mask| mask == 0),
+                        "{what}"
+                    );
                     assert!(real >= 2 && ids[0] == 102 && ids[real - 1] == 103, "{what}: {ids:?}");
                     if !max_length.is_empty() {
                         assert!(ids.len() == 16, "{what}");

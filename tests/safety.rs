@@ -90,17 +90,105 @@ fn an_output_that_is_contains_or_lies_inside_an_input_is_refused_and_nothing_cha
 
     // (case, working directory, --data, --vocab, --classes, --out, expected: (out, relation, input, flag))
     let cases: Vec<(&str, &str, &str, &str, Option<&str>, &str, (&str, &str, &str, &str))> = vec![
-        ("out is the input's directory", "", "in/dataset.csv", &vocab, None, "in", ("in", "contains", "in/dataset.csv", "--data")),
-        ("out is an ancestor of the input", "", "in/sub/dataset.csv", &vocab, None, "in", ("in", "contains", "in/sub/dataset.csv", "--data")),
-        ("out is the input file", "", "in/dataset.csv", &vocab, None, "in/dataset.csv", ("in/dataset.csv", "is", "in/dataset.csv", "--data")),
-        ("out inside an input directory", "", "in", &vocab, None, "in/prepared", ("in/prepared", "is inside", "in", "--data")),
-        ("out is the vocabulary's directory", "", "in/dataset.csv", &vocab, None, "vocab", ("vocab", "contains", "vocab/vocab.txt", "--vocab")),
-        ("out is a link to the input's directory", "", "in/dataset.csv", &vocab, None, "alias", ("in", "contains", "in/dataset.csv", "--data")),
-        ("the input is read through a link into out", "", "alias/dataset.csv", &vocab, None, "in", ("in", "contains", "in/dataset.csv", "--data")),
-        ("a missing directory and .. before a link", "", "in/dataset.csv", &vocab, None, "missing/../alias", ("in", "contains", "in/dataset.csv", "--data")),
-        ("relative paths with ..", "in/sub", "../dataset.csv", &vocab, None, "../../in/./sub/..", ("in", "contains", "in/dataset.csv", "--data")),
-        ("a CSV of the input directory links into out", "", "pieces", &vocab, None, "elsewhere", ("elsewhere", "contains", "elsewhere/part.csv", "--data")),
-        ("out holds the --classes file", "", "in/dataset.csv", &vocab, Some("earlier/class_to_index.json"), "earlier", ("earlier", "contains", "earlier/class_to_index.json", "--classes")),
+        (
+            "out is the input's directory",
+            "",
+            "in/dataset.csv",
+            &vocab,
+            None,
+            "in",
+            ("in", "contains", "in/dataset.csv", "--data"),
+        ),
+        (
+            "out is an ancestor of the input",
+            "",
+            "in/sub/dataset.csv",
+            &vocab,
+            None,
+            "in",
+            ("in", "contains", "in/sub/dataset.csv", "--data"),
+        ),
+        (
+            "out is the input file",
+            "",
+            "in/dataset.csv",
+            &vocab,
+            None,
+            "in/dataset.csv",
+            ("in/dataset.csv", "is", "in/dataset.csv", "--data"),
+        ),
+        (
+            "out inside an input directory",
+            "",
+            "in",
+            &vocab,
+            None,
+            "in/prepared",
+            ("in/prepared", "is inside", "in", "--data"),
+        ),
+        (
+            "out is the vocabulary's directory",
+            "",
+            "in/dataset.csv",
+            &vocab,
+            None,
+            "vocab",
+            ("vocab", "contains", "vocab/vocab.txt", "--vocab"),
+        ),
+        (
+            "out is a link to the input's directory",
+            "",
+            "in/dataset.csv",
+            &vocab,
+            None,
+            "alias",
+            ("in", "contains", "in/dataset.csv", "--data"),
+        ),
+        (
+            "the input is read through a link into out",
+            "",
+            "alias/dataset.csv",
+            &vocab,
+            None,
+            "in",
+            ("in", "contains", "in/dataset.csv", "--data"),
+        ),
+        (
+            "a missing directory and .. before a link",
+            "",
+            "in/dataset.csv",
+            &vocab,
+            None,
+            "missing/../alias",
+            ("in", "contains", "in/dataset.csv", "--data"),
+        ),
+        (
+            "relative paths with ..",
+            "in/sub",
+            "../dataset.csv",
+            &vocab,
+            None,
+            "../../in/./sub/..",
+            ("in", "contains", "in/dataset.csv", "--data"),
+        ),
+        (
+            "a CSV of the input directory links into out",
+            "",
+            "pieces",
+            &vocab,
+            None,
+            "elsewhere",
+            ("elsewhere", "contains", "elsewhere/part.csv", "--data"),
+        ),
+        (
+            "out holds the --classes file",
+            "",
+            "in/dataset.csv",
+            &vocab,
+            Some("earlier/class_to_index.json"),
+            "earlier",
+            ("earlier", "contains", "earlier/class_to_index.json", "--classes"),
+        ),
     ];
     for (case, cwd, data, vocab, classes, out, (expected_out, relation, input, flag)) in cases {
         for overwrite in [false, true] {
@@ -148,7 +236,13 @@ fn overwrite_replaces_only_an_earlier_output_or_an_empty_directory() {
         let output = prepare("mine", extra);
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{extra:?}: {stderr}");
-        assert!(stderr.contains(&format!("output directory '{}' is not empty and is not an mlprep output", scratch.path("mine"))), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "output directory '{}' is not empty and is not an mlprep output",
+                scratch.path("mine")
+            )),
+            "{stderr}"
+        );
         assert!(stderr.contains("it holds models/, notes.txt, summary.json."), "{stderr}");
         assert!(stderr.contains("choose another --out, or move these entries away yourself"), "{stderr}");
         assert_eq!(tree(root), before, "{extra:?}: something was created or removed");
@@ -226,7 +320,8 @@ fn send(child: &Child, signal: &str) {
 fn of_two_runs_publishing_to_one_directory_exactly_one_succeeds() {
     let scratch = Scratch::new();
     let root = &scratch.root;
-    let reference = mlprep(&["prepare", "--data", "in/dataset.csv", "--vocab", "vocab/vocab.txt", "--out", "reference"], root);
+    let reference =
+        mlprep(&["prepare", "--data", "in/dataset.csv", "--vocab", "vocab/vocab.txt", "--out", "reference"], root);
     assert!(reference.status.success(), "{}", text(&reference.stderr));
 
     // Deterministically: the first run stops just before its rename, the second publishes, then the first
@@ -254,11 +349,17 @@ fn of_two_runs_publishing_to_one_directory_exactly_one_succeeds() {
         let runs = [start_prepare(root, &out, &[], None), start_prepare(root, &out, &[], None)];
         let outputs: Vec<Output> = runs.into_iter().map(|run| run.wait_with_output().unwrap()).collect();
         let succeeded = outputs.iter().filter(|output| output.status.success()).count();
-        assert_eq!(succeeded, 1, "round {round}: {:?}", outputs.iter().map(|output| text(&output.stderr)).collect::<Vec<_>>());
+        assert_eq!(
+            succeeded,
+            1,
+            "round {round}: {:?}",
+            outputs.iter().map(|output| text(&output.stderr)).collect::<Vec<_>>()
+        );
         let failed = outputs.iter().find(|output| !output.status.success()).unwrap();
         let stderr = text(&failed.stderr);
         assert!(
-            stderr.contains("appeared or changed while this run worked") || stderr.contains("holds an earlier mlprep output"),
+            stderr.contains("appeared or changed while this run worked")
+                || stderr.contains("holds an earlier mlprep output"),
             "round {round}: {stderr}"
         );
         common::assert_same_files(&root.join(&out), &root.join("reference"), &format!("round {round}"));
@@ -302,7 +403,11 @@ fn generate_never_replaces_a_file_without_overwrite() {
 
     let output = mlprep(&["generate", "--rows", "20", "--out", "mine.csv"], root);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("mine.csv' exists; pass --overwrite to replace it"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("mine.csv' exists; pass --overwrite to replace it"),
+        "{}",
+        text(&output.stderr)
+    );
     // The vocabulary is refused before the CSV is written.
     let output = mlprep(&["generate", "--rows", "20", "--out", "new.csv", "--vocab-out", "vocab.txt"], root);
     assert_eq!(output.status.code(), Some(1));
@@ -314,7 +419,8 @@ fn generate_never_replaces_a_file_without_overwrite() {
     assert_eq!(std::fs::read_to_string(root.join("mine.csv")).unwrap(), "keep me");
     assert_eq!(std::fs::read_to_string(root.join("vocab.txt")).unwrap(), "keep me too");
 
-    let output = mlprep(&["generate", "--rows", "20", "--out", "mine.csv", "--vocab-out", "vocab.txt", "--overwrite"], root);
+    let output =
+        mlprep(&["generate", "--rows", "20", "--out", "mine.csv", "--vocab-out", "vocab.txt", "--overwrite"], root);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let mut expected = Vec::new();
     mlprep::tools::synthetic::write_projects_csv(&mut expected, 20, 1234).unwrap();
@@ -330,7 +436,11 @@ fn the_built_in_default_reuses_its_inputs_and_never_replaces_a_changed_one() {
     let output = mlprep(&["prepare", "--out", "prepared", "--demo-rows", "300"], root);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let data = root.join("prepared-demo-input/projects-300-seed1234.csv");
-    assert!(text(&output.stdout).contains(&std::fs::canonicalize(&data).unwrap().display().to_string()), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stdout).contains(&std::fs::canonicalize(&data).unwrap().display().to_string()),
+        "{}",
+        text(&output.stdout)
+    );
     let output = mlprep(&["prepare", "--out", "prepared", "--demo-rows", "300", "--overwrite"], root);
     assert!(output.status.success(), "{}", text(&output.stderr));
 
@@ -338,7 +448,11 @@ fn the_built_in_default_reuses_its_inputs_and_never_replaces_a_changed_one() {
     let before = tree(root);
     let output = mlprep(&["prepare", "--out", "prepared", "--demo-rows", "300", "--overwrite"], root);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("exists and differs from what mlprep would write there"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("exists and differs from what mlprep would write there"),
+        "{}",
+        text(&output.stderr)
+    );
     assert_eq!(tree(root), before);
 }
 
@@ -351,7 +465,10 @@ fn changed_while_publishing(scratch: &Scratch, out: &str, extra: &[&str], meanwh
     meanwhile();
     // All but the paused run's own staging directory, which it removes.
     let unfinished = |entries: BTreeMap<PathBuf, String>| -> BTreeMap<PathBuf, String> {
-        entries.into_iter().filter(|(path, _)| !path.iter().next().unwrap().to_string_lossy().contains(".tmp-")).collect()
+        entries
+            .into_iter()
+            .filter(|(path, _)| !path.iter().next().unwrap().to_string_lossy().contains(".tmp-"))
+            .collect()
     };
     let before = unfinished(tree(root));
     send(&run, "CONT");
@@ -398,7 +515,8 @@ fn an_output_given_as_a_link_is_published_where_the_link_points() {
     let output = start_prepare(root, "link", &["--seed", "5", "--overwrite"], None).wait_with_output().unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(std::fs::read_link(root.join("link")).unwrap(), root.join("target"));
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("target/summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("target/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["seed"], 5);
     assert!(staging_leftovers(root).is_empty());
 }

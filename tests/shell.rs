@@ -68,7 +68,11 @@ impl Terminal {
     fn wait_for_screen(&self, text: &str) {
         let started = Instant::now();
         while !self.screen().contains(text) {
-            assert!(started.elapsed() < Duration::from_secs(60), "the screen never showed {text:?}; it shows:\n{}", self.screen());
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the screen never showed {text:?}; it shows:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -117,7 +121,11 @@ fn a_multi_line_tokenize_query_a_command_and_quit_on_a_real_terminal() {
             assert!(status.success(), "the shell exited with {status}; screen:\n{}", terminal.screen());
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "\\q did not end the shell; screen:\n{}", terminal.screen());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "\\q did not end the shell; screen:\n{}",
+            terminal.screen()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let screen = terminal.screen();

@@ -30,12 +30,7 @@ impl AsyncDB for MlprepDb {
         let outputs = self.runner.run_script("slt", sql, None).await?;
         match outputs.last() {
             Some(output) if !output.schema.fields().is_empty() => {
-                let types = output
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|field| column_type(field.data_type()))
-                    .collect();
+                let types = output.schema.fields().iter().map(|field| column_type(field.data_type())).collect();
                 Ok(DBOutput::Rows { types, rows: format_rows(&output.batches)? })
             }
             _ => Ok(DBOutput::StatementComplete(0)),
@@ -71,8 +66,7 @@ fn format_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, Error> {
             .columns()
             .iter()
             .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()
-            ?;
+            .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
             rows.push(
                 formatters
@@ -80,7 +74,8 @@ fn format_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, Error> {
                     .zip(batch.columns())
                     .map(|(formatter, column)| {
                         let text = formatter.value(row).to_string();
-                        let is_string = matches!(column.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+                        let is_string =
+                            matches!(column.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
                         if is_string && column.is_valid(row) && text.is_empty() { "(empty)".to_owned() } else { text }
                     })
                     .collect(),

@@ -96,7 +96,9 @@ impl From<SchedulingPolicy> for TaskSchedulingPolicy {
 
 /// The host to advertise: the explicit one, else the bound address unless it is a wildcard.
 fn advertised_host(external: Option<String>, bind_host: &str) -> String {
-    external.unwrap_or_else(|| if bind_host == "0.0.0.0" || bind_host == "::" { "localhost".into() } else { bind_host.into() })
+    external.unwrap_or_else(|| {
+        if bind_host == "0.0.0.0" || bind_host == "::" { "localhost".into() } else { bind_host.into() }
+    })
 }
 
 pub async fn run_scheduler(args: SchedulerArgs) -> Result<(), String> {

@@ -28,7 +28,8 @@ pub fn run(args: &GenerateArgs) -> Result<(), String> {
     use mlprep::publish::{IfExists, write_file};
     let if_exists = if args.overwrite { IfExists::Replace } else { IfExists::Refuse };
     if let Some(vocab_out) = &args.vocab_out {
-        let resolve = |path: &PathBuf| mlprep::publish::resolve(path).map_err(|error| format!("{}: {error}", path.display()));
+        let resolve =
+            |path: &PathBuf| mlprep::publish::resolve(path).map_err(|error| format!("{}: {error}", path.display()));
         if resolve(vocab_out)? == resolve(&args.out)? {
             return Err(format!("--out and --vocab-out are the same file '{}'", args.out.display()));
         }
@@ -39,7 +40,8 @@ pub fn run(args: &GenerateArgs) -> Result<(), String> {
             }
         }
     }
-    write_file(&args.out, if_exists, |out| synthetic::write_projects_csv(out, args.rows, args.seed)).map_err(|error| error.to_string())?;
+    write_file(&args.out, if_exists, |out| synthetic::write_projects_csv(out, args.rows, args.seed))
+        .map_err(|error| error.to_string())?;
     if let Some(vocab_out) = &args.vocab_out {
         write_file(vocab_out, if_exists, |out| out.write_all(synthetic::demo_vocabulary().as_bytes()))
             .map_err(|error| error.to_string())?;

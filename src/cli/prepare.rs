@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use mlprep::prepare::{self, defaults};
 use mlprep::engine::session::{DEFAULT_BATCH_SIZE, parse_size};
+use mlprep::prepare::{self, defaults};
 use mlprep::tools::synthetic;
 use mlprep::{OnBadRows, PrepareOptions, SessionOptions};
 
@@ -201,11 +201,15 @@ impl DemoInput {
         if let Some(directory) = self.data.parent() {
             std::fs::create_dir_all(directory).map_err(|error| format!("{}: {error}", directory.display()))?;
         }
-        write_file(&self.data, IfExists::KeepIfIdentical, |out| synthetic::write_projects_csv(out, self.rows, self.seed))
-            .map_err(|error| error.to_string())?;
+        write_file(&self.data, IfExists::KeepIfIdentical, |out| {
+            synthetic::write_projects_csv(out, self.rows, self.seed)
+        })
+        .map_err(|error| error.to_string())?;
         if self.own_vocab {
-            write_file(&self.vocab, IfExists::KeepIfIdentical, |out| out.write_all(synthetic::demo_vocabulary().as_bytes()))
-                .map_err(|error| error.to_string())?;
+            write_file(&self.vocab, IfExists::KeepIfIdentical, |out| {
+                out.write_all(synthetic::demo_vocabulary().as_bytes())
+            })
+            .map_err(|error| error.to_string())?;
         }
         Ok(())
     }
@@ -215,6 +219,9 @@ impl DemoInput {
 mod tests {
     #[test]
     fn the_file_size_flag_shows_the_library_default() {
-        assert_eq!(mlprep::engine::session::parse_size(super::DEFAULT_FILE_SIZE_TEXT).unwrap() as u64, mlprep::prepare::DEFAULT_FILE_SIZE);
+        assert_eq!(
+            mlprep::engine::session::parse_size(super::DEFAULT_FILE_SIZE_TEXT).unwrap() as u64,
+            mlprep::prepare::DEFAULT_FILE_SIZE
+        );
     }
 }

@@ -55,7 +55,14 @@ pub fn print_output(
     let rows = output.row_count();
     if !output.schema.fields().is_empty() {
         let mut writer = &mut *out;
-        options.format.print_batches(&mut writer, output.schema.clone(), &output.batches, options.maxrows, true, format_options)?;
+        options.format.print_batches(
+            &mut writer,
+            output.schema.clone(),
+            &output.batches,
+            options.maxrows,
+            true,
+            format_options,
+        )?;
     }
     if options.timing {
         let shown = match options.maxrows {
@@ -64,7 +71,8 @@ pub fn print_output(
             }
             _ => String::new(),
         };
-        writeln!(out, "{rows} row(s) fetched{shown}. Elapsed {:.3} seconds.", output.elapsed.as_secs_f64()).map_err(io_error)?;
+        writeln!(out, "{rows} row(s) fetched{shown}. Elapsed {:.3} seconds.", output.elapsed.as_secs_f64())
+            .map_err(io_error)?;
     }
     out.flush().map_err(io_error)
 }

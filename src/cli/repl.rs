@@ -39,13 +39,21 @@ const COMMANDS: &[(&str, &str)] = &[
 ];
 
 /// Runs the interactive loop until `\q` or end of input. History is kept in `history`, if given.
-pub async fn run_interactive(runner: &mut ScriptRunner, options: &mut OutputOptions, history: Option<PathBuf>) -> Result<()> {
+pub async fn run_interactive(
+    runner: &mut ScriptRunner,
+    options: &mut OutputOptions,
+    history: Option<PathBuf>,
+) -> Result<()> {
     let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new().map_err(readline_error)?;
     editor.set_helper(Some(ShellHelper { inner: CliHelper::new(&Default::default(), true) }));
     if let Some(history) = &history {
         let _ = editor.load_history(history);
     }
-    println!("mlprep {} SQL shell (DataFusion {}). \\? for help, \\q to quit.", env!("CARGO_PKG_VERSION"), datafusion::DATAFUSION_VERSION);
+    println!(
+        "mlprep {} SQL shell (DataFusion {}). \\? for help, \\q to quit.",
+        env!("CARGO_PKG_VERSION"),
+        datafusion::DATAFUSION_VERSION
+    );
     loop {
         match editor.readline("mlprep> ") {
             Ok(line) => {
@@ -145,7 +153,8 @@ fn shell_command(context: &SessionContext, options: &mut OutputOptions, command:
             done
         }
         "format" | "pset" => {
-            let value = if name == "pset" { argument.strip_prefix("format").map(str::trim).unwrap_or("") } else { argument };
+            let value =
+                if name == "pset" { argument.strip_prefix("format").map(str::trim).unwrap_or("") } else { argument };
             if !value.is_empty() {
                 options.format = parse_format(value).map_err(Error::Configuration)?;
             }
@@ -193,12 +202,15 @@ pub fn function_help(context: &SessionContext, name: &str) -> Result<String> {
     match documentation {
         Some(Some(documentation)) => Ok(render_documentation(&lower, &documentation)),
         Some(None) => Ok(format!("{lower}: no documentation\n")),
-        None => Err(Error::Configuration(format!("no function named '{name}' (\\h lists mlprep's functions; SHOW FUNCTIONS lists all)"))),
+        None => Err(Error::Configuration(format!(
+            "no function named '{name}' (\\h lists mlprep's functions; SHOW FUNCTIONS lists all)"
+        ))),
     }
 }
 
 fn render_documentation(name: &str, documentation: &Documentation) -> String {
-    let mut text = format!("{name}\n\n{}\n\nSyntax: {}\n", documentation.description.trim(), documentation.syntax_example);
+    let mut text =
+        format!("{name}\n\n{}\n\nSyntax: {}\n", documentation.description.trim(), documentation.syntax_example);
     if let Some(arguments) = &documentation.arguments {
         text.push_str("\nArguments:\n");
         for (argument, description) in arguments {
@@ -216,7 +228,9 @@ fn first_sentence(text: &str) -> String {
     let text = text.trim();
     let end = text
         .char_indices()
-        .find(|&(position, character)| character == '.' && text[position + 1..].chars().next().is_none_or(char::is_whitespace))
+        .find(|&(position, character)| {
+            character == '.' && text[position + 1..].chars().next().is_none_or(char::is_whitespace)
+        })
         .map_or(text.len(), |(position, _)| position + 1);
     text[..end].split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -264,7 +278,11 @@ struct ShellHelper {
 
 impl Validator for ShellHelper {
     fn validate(&self, context: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        Ok(if input_is_complete(context.input()) { ValidationResult::Valid(None) } else { ValidationResult::Incomplete })
+        Ok(if input_is_complete(context.input()) {
+            ValidationResult::Valid(None)
+        } else {
+            ValidationResult::Incomplete
+        })
     }
 }
 

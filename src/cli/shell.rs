@@ -3,8 +3,8 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use clap::Args;
 use super::print::{MaxRows, OutputOptions, PrintFormat, parse_format};
+use clap::Args;
 
 use super::sql::{SqlSessionArgs, parse_maxrows};
 
@@ -30,7 +30,8 @@ pub struct ShellArgs {
 impl Default for ShellArgs {
     fn default() -> Self {
         let command = <Self as clap::Args>::augment_args(clap::Command::new("shell"));
-        <Self as clap::FromArgMatches>::from_arg_matches(&command.get_matches_from(["shell"])).expect("the defaults parse")
+        <Self as clap::FromArgMatches>::from_arg_matches(&command.get_matches_from(["shell"]))
+            .expect("the defaults parse")
     }
 }
 
@@ -38,9 +39,12 @@ impl Default for ShellArgs {
 pub async fn run(args: ShellArgs) -> Result<(), String> {
     let mut runner = args.session.runner().await?;
     let interactive = std::io::stdin().is_terminal();
-    let mut options = OutputOptions { format: args.format, timing: interactive && !args.no_timing, maxrows: args.maxrows };
+    let mut options =
+        OutputOptions { format: args.format, timing: interactive && !args.no_timing, maxrows: args.maxrows };
     for file in &args.files {
-        super::repl::run_input(&mut runner, &mut options, &format!("\\i {}", file.display())).await.map_err(super::message)?;
+        super::repl::run_input(&mut runner, &mut options, &format!("\\i {}", file.display()))
+            .await
+            .map_err(super::message)?;
     }
     if interactive {
         let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".mlprep_history"));

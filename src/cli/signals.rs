@@ -14,7 +14,8 @@ pub enum Interruptible<T> {
 /// Runs `work` until it ends or the process gets SIGINT or SIGTERM (then `work` is dropped: its queries stop).
 pub async fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Interruptible<T> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
         return Interruptible::Done(work.await);
     };
     tokio::select! {

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
 use super::print::{MaxRows, OutputOptions, PrintFormat, parse_format, print_output};
+use clap::Args;
 use mlprep::sql::ScriptRunner;
 
 use super::engine::EngineArgs;

@@ -108,7 +108,9 @@ const MIN_PULL_EXECUTOR_TIMEOUT_SECONDS: u64 = 10;
 
 /// Runs a Ballista scheduler until the process ends.
 pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
-    if matches!(options.scheduling_policy, TaskSchedulingPolicy::PullStaged) && options.executor_timeout_seconds < MIN_PULL_EXECUTOR_TIMEOUT_SECONDS {
+    if matches!(options.scheduling_policy, TaskSchedulingPolicy::PullStaged)
+        && options.executor_timeout_seconds < MIN_PULL_EXECUTOR_TIMEOUT_SECONDS
+    {
         return Err(Error::Configuration(format!(
             "--executor-timeout-seconds {}: with pull-staged scheduling a busy executor reports every 5 s, so the \
              timeout must be at least {MIN_PULL_EXECUTOR_TIMEOUT_SECONDS} s or busy executors would be taken for lost",
@@ -123,7 +125,11 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
         bind_port: options.bind_port,
         external_host: options.external_host.clone(),
         executor_timeout_seconds: options.executor_timeout_seconds,
-        task_distribution: if options.round_robin { TaskDistributionPolicy::RoundRobin } else { TaskDistributionPolicy::Bias },
+        task_distribution: if options.round_robin {
+            TaskDistributionPolicy::RoundRobin
+        } else {
+            TaskDistributionPolicy::Bias
+        },
         scheduling_policy: options.scheduling_policy,
         ..Default::default()
     };

@@ -46,7 +46,9 @@ pub struct RejectedRow {
 /// The error for `fail`: the file, how many rows, and the first of them with their lines.
 pub fn bad_rows_error(input: &Path, rows: &[RejectedRow]) -> Error {
     let input_name = input.display().to_string();
-    let at = |row: &RejectedRow| if row.file == input_name { format!("line {}", row.line) } else { format!("{} line {}", row.file, row.line) };
+    let at = |row: &RejectedRow| {
+        if row.file == input_name { format!("line {}", row.line) } else { format!("{} line {}", row.file, row.line) }
+    };
     let shown: Vec<String> = rows.iter().take(SHOWN).map(|row| format!("  {}: {}", at(row), row.reason)).collect();
     let more = if rows.len() > SHOWN { format!("\n  … and {} more", rows.len() - SHOWN) } else { String::new() };
     let message = format!(
@@ -71,7 +73,9 @@ pub fn write_rejected_csv(path: &Path, rows: &[RejectedRow]) -> Result<()> {
     let mut writer = csv::Writer::from_path(path).map_err(error)?;
     writer.write_record(["file", "line", "reason", "record"]).map_err(error)?;
     for row in rows {
-        writer.write_record([row.file.as_str(), row.line.to_string().as_str(), &row.reason, &row.record]).map_err(error)?;
+        writer
+            .write_record([row.file.as_str(), row.line.to_string().as_str(), &row.reason, &row.record])
+            .map_err(error)?;
     }
     writer.flush().map_err(|error| Error::io(path, error))
 }
@@ -122,7 +126,10 @@ mod tests {
             record: "1,\"a,\nb\",".into(),
         }];
         write_rejected_csv(&path, &rows).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "file,line,reason,record\nin.csv,7,empty class (column tag),\"1,\"\"a,\nb\"\",\"\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "file,line,reason,record\nin.csv,7,empty class (column tag),\"1,\"\"a,\nb\"\",\"\n"
+        );
         assert_eq!(counts_by_kind(&rows), BTreeMap::from([("empty key or class", 1)]));
     }
 }

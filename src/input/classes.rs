@@ -10,8 +10,11 @@ use crate::error::{Error, Result};
 pub fn load_classes(path: &Path) -> Result<BTreeMap<String, i64>> {
     let fail = |what: String| Error::input(&path, format!("classes file '{}': {what}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|error| fail(format!("cannot be read: {error}")))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|error| fail(format!("is not JSON: {error}")))?;
-    let object = value.as_object().ok_or_else(|| fail("expected an object of labels to indices, like class_to_index.json".into()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| fail(format!("is not JSON: {error}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| fail("expected an object of labels to indices, like class_to_index.json".into()))?;
     let mut classes = BTreeMap::new();
     for (label, index) in object {
         let index = index

@@ -9,9 +9,9 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use crate::error::{Error, Result};
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Schema};
-use crate::error::{Error, Result};
 
 use super::record_scan::{CheckedColumn, Rejection};
 use crate::sql::literals::quote_identifier;
@@ -51,27 +51,32 @@ impl CsvSource {
         let mut first: Option<(PathBuf, Vec<Vec<u8>>)> = None;
         for file in &files {
             let length = std::fs::metadata(file)
-                .map_err(|error| Error::input(&file, format!("input CSV '{}' cannot be opened: {error}", file.display())))?
+                .map_err(|error| {
+                    Error::input(&file, format!("input CSV '{}' cannot be opened: {error}", file.display()))
+                })?
                 .len();
             if length == 0 {
-                return Err(Error::input(&file, format!(
-                    "input CSV '{}' is empty: expected a header line and rows",
-                    file.display()
-                )));
+                return Err(Error::input(
+                    &file,
+                    format!("input CSV '{}' is empty: expected a header line and rows", file.display()),
+                ));
             }
             let (header, header_bytes) = header_line(file)?;
             size += length - header_bytes;
             match &first {
                 None => first = Some((file.clone(), header)),
                 Some((first_file, first_header)) if *first_header != header => {
-                    return Err(Error::header(file, format!(
-                        "input CSV files '{}' and '{}' have different headers: {:?} and {:?}; every file of a directory \
+                    return Err(Error::header(
+                        file,
+                        format!(
+                            "input CSV files '{}' and '{}' have different headers: {:?} and {:?}; every file of a directory \
                          must have the same columns in the same order",
-                        first_file.display(),
-                        file.display(),
-                        first_header.iter().map(|name| String::from_utf8_lossy(name)).collect::<Vec<_>>(),
-                        header.iter().map(|name| String::from_utf8_lossy(name)).collect::<Vec<_>>()
-                    )));
+                            first_file.display(),
+                            file.display(),
+                            first_header.iter().map(|name| String::from_utf8_lossy(name)).collect::<Vec<_>>(),
+                            header.iter().map(|name| String::from_utf8_lossy(name)).collect::<Vec<_>>()
+                        ),
+                    ));
                 }
                 Some(_) => {}
             }
@@ -94,10 +99,7 @@ impl CsvSource {
             .infer_schema(&sample[..], Some(INFERENCE_RECORDS))
             .map_err(|error| Error::input(&path, format!("input CSV '{}': {error}", path.display())))?;
         if !any_record {
-            return Err(Error::input(&path, format!(
-                "input CSV '{}' has a header but no rows",
-                path.display()
-            )));
+            return Err(Error::input(&path, format!("input CSV '{}' has a header but no rows", path.display())));
         }
         Ok(Self { path: absolute, files, schema, size })
     }
@@ -107,11 +109,14 @@ impl CsvSource {
         for (column, role) in columns {
             if self.schema.field_with_name(column).is_err() {
                 let found: Vec<&str> = self.schema.fields().iter().map(|field| field.name().as_str()).collect();
-                return Err(Error::header(&self.path, format!(
-                    "input CSV '{}' has no column '{column}' ({role}); its header has: {}",
-                    self.path.display(),
-                    found.join(", ")
-                )));
+                return Err(Error::header(
+                    &self.path,
+                    format!(
+                        "input CSV '{}' has no column '{column}' ({role}); its header has: {}",
+                        self.path.display(),
+                        found.join(", ")
+                    ),
+                ));
             }
         }
         Ok(())
@@ -127,8 +132,11 @@ impl CsvSource {
             .map(|field| {
                 // Only types the record scan checks value by value; a date key is read as text.
                 let checked_type = matches!(field.data_type(), DataType::Int64 | DataType::Float64 | DataType::Boolean);
-                let data_type =
-                    if typed.contains(&field.name().as_str()) && checked_type { sql_type(field.data_type()) } else { "VARCHAR" };
+                let data_type = if typed.contains(&field.name().as_str()) && checked_type {
+                    sql_type(field.data_type())
+                } else {
+                    "VARCHAR"
+                };
                 format!("{} {data_type}", quote_identifier(field.name()))
             })
             .collect::<Vec<_>>()
@@ -160,13 +168,16 @@ impl CsvSource {
         for (file_index, path) in self.files.iter().enumerate() {
             let first_found = found.len();
             let io = |error: csv::Error| Error::input(&path, format!("'{}': {error}", path.display()));
-            let file = File::open(path).map_err(|error| Error::input(&path, format!("'{}': {error}", path.display())))?;
-            let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
+            let file =
+                File::open(path).map_err(|error| Error::input(&path, format!("'{}': {error}", path.display())))?;
+            let mut reader =
+                csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
             reader.byte_headers().map_err(io)?;
             let mut record = csv::ByteRecord::new();
             while reader.read_byte_record(&mut record).map_err(io)? {
                 let Some(value) = record.get(index).and_then(|value| std::str::from_utf8(value).ok()) else { continue };
-                let normalized = if integers { value.parse::<i64>().ok().map(|number| number.to_string()) } else { None };
+                let normalized =
+                    if integers { value.parse::<i64>().ok().map(|number| number.to_string()) } else { None };
                 let value = normalized.as_deref().unwrap_or(value);
                 if wanted.contains(value) {
                     let position = record.position().expect("the csv reader records positions");
@@ -181,7 +192,8 @@ impl CsvSource {
                     found.push((value.to_owned(), location));
                 }
             }
-            let mut locations: Vec<Rejection> = found[first_found..].iter().map(|(_, location)| location.clone()).collect();
+            let mut locations: Vec<Rejection> =
+                found[first_found..].iter().map(|(_, location)| location.clone()).collect();
             super::record_scan::to_record_starts(path, &mut locations)?;
             for ((_, location), adjusted) in found[first_found..].iter_mut().zip(locations) {
                 *location = adjusted;
@@ -218,9 +230,8 @@ fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec
         }
         writer.write_byte_record(&record).map_err(error)?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|error| Error::input(&path, format!("input CSV '{}': {error}", path.display())))?;
+    let bytes =
+        writer.into_inner().map_err(|error| Error::input(&path, format!("input CSV '{}': {error}", path.display())))?;
     Ok((bytes, kept, any_record))
 }
 
@@ -240,7 +251,8 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// The `*.csv` files directly in `directory`, in name order (what DataFusion reads from the directory).
 pub fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
-    let io = |error: std::io::Error| Error::input(&directory, format!("input directory '{}': {error}", directory.display()));
+    let io =
+        |error: std::io::Error| Error::input(&directory, format!("input directory '{}': {error}", directory.display()));
     let mut files = Vec::new();
     for entry in std::fs::read_dir(directory).map_err(io)? {
         let path = entry.map_err(io)?.path();

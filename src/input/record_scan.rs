@@ -16,8 +16,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use datafusion::arrow::datatypes::DataType;
 use crate::error::{Error, Result};
+use datafusion::arrow::datatypes::DataType;
 
 /// A column whose every value is checked, and what it is to the pipeline.
 #[derive(Debug, Clone)]
@@ -73,7 +73,9 @@ pub fn scan_files(
     for (index, file) in files.iter().enumerate() {
         let file_report = scan_in_pieces(file, header_fields, checked, threads, MIN_PIECE_BYTES)?;
         report.records += file_report.records;
-        report.rejections.extend(file_report.rejections.into_iter().map(|rejection| Rejection { file: index, ..rejection }));
+        report
+            .rejections
+            .extend(file_report.rejections.into_iter().map(|rejection| Rejection { file: index, ..rejection }));
     }
     Ok(report)
 }
@@ -170,7 +172,10 @@ fn scan_piece(path: &Path, piece: Piece, header_fields: usize, checked: &[Checke
         let (start, end) = (piece.start + position.byte(), piece.start + reader.position().byte());
         let problem = if end == piece.file_size && ends_inside_quotes(path, start, end)? {
             let last_line = piece.lines_before + reader.position().line();
-            Some((UNTERMINATED_QUOTE, format!("unterminated quote: the value opened here runs to the end of the file (line {last_line})")))
+            Some((
+                UNTERMINATED_QUOTE,
+                format!("unterminated quote: the value opened here runs to the end of the file (line {last_line})"),
+            ))
         } else {
             record_problem(&record, header_fields, checked)
         };
@@ -340,12 +345,15 @@ fn record_problem(
             return Some((EMPTY_VALUE, format!("empty {} (column {})", column.role, column.name)));
         }
         if !parses_as(value, &column.data_type) {
-            return Some((WRONG_TYPE, format!(
-                "{} '{value}' in column {} is not {} like the column's first rows",
-                column.role,
-                column.name,
-                type_name(&column.data_type)
-            )));
+            return Some((
+                WRONG_TYPE,
+                format!(
+                    "{} '{value}' in column {} is not {} like the column's first rows",
+                    column.role,
+                    column.name,
+                    type_name(&column.data_type)
+                ),
+            ));
         }
     }
     None
@@ -415,7 +423,8 @@ pub fn copy_without(path: &Path, out: &Path, rejections: &[Rejection]) -> Result
     let mut output = std::io::BufWriter::with_capacity(1 << 20, File::create(out).map_err(|error| io(error, out))?);
     let mut position = 0;
     for rejection in rejections {
-        std::io::copy(&mut (&mut input).take(rejection.start - position), &mut output).map_err(|error| io(error, out))?;
+        std::io::copy(&mut (&mut input).take(rejection.start - position), &mut output)
+            .map_err(|error| io(error, out))?;
         std::io::copy(&mut (&mut input).take(rejection.end - rejection.start), &mut std::io::sink())
             .map_err(|error| io(error, path))?;
         position = rejection.end;
@@ -540,8 +549,20 @@ mod tests {
     /// wrong width, invalid UTF-8, and sometimes a quote left open at the end.
     fn tricky_csv(rng: &mut impl rand::Rng) -> Vec<u8> {
         const PARTS: [&[u8]; 14] = [
-            b"word", b"12", b"\"a,b\"", b"\"line\nbreak\"", b"\"crlf\r\ninside\"", b"\"say \"\"hi\"\"\"", b"a\"b",
-            b"\"\"", b"\"x\"tail", b" \"", b"\xff\xfe", b"\"\"\"", b"\"\r\"", b"7",
+            b"word",
+            b"12",
+            b"\"a,b\"",
+            b"\"line\nbreak\"",
+            b"\"crlf\r\ninside\"",
+            b"\"say \"\"hi\"\"\"",
+            b"a\"b",
+            b"\"\"",
+            b"\"x\"tail",
+            b" \"",
+            b"\xff\xfe",
+            b"\"\"\"",
+            b"\"\r\"",
+            b"7",
         ];
         const ENDS: [&[u8]; 5] = [b"\n", b"\r\n", b"\r", b"\n\n", b"\r\n\r\n"];
         let mut text = b"id,title,tag\n".to_vec();
@@ -582,7 +603,12 @@ mod tests {
             for threads in [2, 3, 7, 50] {
                 let pieces = scan_in_pieces(&path, 3, &checked, threads, 1).unwrap();
                 assert_eq!(pieces.records, whole.records, "{threads} pieces of {:?}", String::from_utf8_lossy(&text));
-                assert_eq!(pieces.rejections, whole.rejections, "{threads} pieces of {:?}", String::from_utf8_lossy(&text));
+                assert_eq!(
+                    pieces.rejections,
+                    whole.rejections,
+                    "{threads} pieces of {:?}",
+                    String::from_utf8_lossy(&text)
+                );
             }
             cut_inputs += usize::from(whole.records > 10);
         }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::sql::Param;
 
-use super::left_out::{accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, unknown_class_rows};
+use super::left_out::{
+    accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, unknown_class_rows,
+};
 use super::options::PrepareOptions;
 use super::scan::Input;
 use crate::input::bad_rows::{OnBadRows, RejectedRow, bad_rows_error};
@@ -70,13 +72,16 @@ pub(super) async fn accept(
     }
     let rows = rows_staged - rows_with_duplicate_keys - rows_with_unknown_class - rows_deduplicated;
     if rows == 0 {
-        return Err(Error::input(&source.path, format!(
-            "no row of input CSV '{}' is left to prepare: of {} rows, {} were set aside and {rows_deduplicated} \
+        return Err(Error::input(
+            &source.path,
+            format!(
+                "no row of input CSV '{}' is left to prepare: of {} rows, {} were set aside and {rows_deduplicated} \
              left out by --dedupe; nothing was written",
-            source.path.display(),
-            input.records,
-            rejected.len()
-        )));
+                source.path.display(),
+                input.records,
+                rejected.len()
+            ),
+        ));
     }
     Ok(Accepted { rows, rejected, rows_deduplicated })
 }
@@ -88,7 +93,14 @@ pub(super) async fn accept(
 async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurrency: usize) -> Result<String> {
     let context = runner.context();
     let statements = (0..buckets)
-        .map(|bucket| named_sql(runner, scripts::QUERIES, "duplicate_keys_in_bucket", &[("bucket", Param::Text(bucket.to_string()))]))
+        .map(|bucket| {
+            named_sql(
+                runner,
+                scripts::QUERIES,
+                "duplicate_keys_in_bucket",
+                &[("bucket", Param::Text(bucket.to_string()))],
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     let schema = context.sql(&statements[0]).await?.schema().as_arrow().clone();
     let found = run_at_once(context, statements, concurrency).await?;

@@ -43,11 +43,14 @@ pub(crate) async fn find_shared_texts(
     let shared = work.join("shared_texts");
     std::fs::create_dir_all(&shared).map_err(|error| Error::io(&shared, error))?;
     let locations = [("text_hashes", Param::path(&hashes)), ("shared_texts", Param::path(&shared))];
-    let named = |name: &str, extra: &[(&str, Param)]| {
-        named_sql(runner, QUERIES, name, &[&locations[..], extra].concat())
-    };
+    let named =
+        |name: &str, extra: &[(&str, Param)]| named_sql(runner, QUERIES, name, &[&locations[..], extra].concat());
 
-    let staged = context.sql(&named("stage_text_hashes", &[("text_buckets", Param::Integer(text_buckets.into()))])?).await?.collect().await?;
+    let staged = context
+        .sql(&named("stage_text_hashes", &[("text_buckets", Param::Integer(text_buckets.into()))])?)
+        .await?
+        .collect()
+        .await?;
     let staged = copied_count(&staged);
     if staged != rows {
         return Err(Error::Accounting(format!(
@@ -56,7 +59,12 @@ pub(crate) async fn find_shared_texts(
     }
     context.sql(&named("register_text_hashes", &[])?).await?.collect().await?;
     let per_range = (0..text_buckets)
-        .map(|range| named("shared_texts_in_range", &[("text_bucket", Param::Text(range.to_string())), ("part", Param::Text(format!("{range:05}")))]))
+        .map(|range| {
+            named(
+                "shared_texts_in_range",
+                &[("text_bucket", Param::Text(range.to_string())), ("part", Param::Text(format!("{range:05}")))],
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     run_at_once(context, per_range, concurrency).await?;
     context.sql(&named("register_shared_texts", &[])?).await?.collect().await?;

@@ -5,24 +5,28 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use datafusion::arrow::array::{Array, RecordBatch};
 use crate::error::{Error, Result};
 use crate::sql::Param;
+use datafusion::arrow::array::{Array, RecordBatch};
 
 use super::options::PrepareOptions;
 use crate::input::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLASS};
 use crate::input::csv_source::CsvSource;
 use crate::input::record_scan::{self, Rejection};
 use crate::sql::ScriptRunner;
-use crate::sql::scripts::{CHECKS, QUERIES, run_named};
 use crate::sql::literals::typed_literal;
 use crate::sql::results::{column, int64_column, text_column};
+use crate::sql::scripts::{CHECKS, QUERIES, run_named};
 
 /// Rows `accepted_rows` can leave out by key (a filter with one literal per key).
 pub(crate) const MAX_LEFT_OUT_KEYS: usize = 1_000_000;
 
 /// The scan's bad records as rejected rows; their text is read from the file only when it is kept (`skip`).
-pub(crate) fn rejected_rows(source: &CsvSource, rejections: &[Rejection], policy: OnBadRows) -> Result<Vec<RejectedRow>> {
+pub(crate) fn rejected_rows(
+    source: &CsvSource,
+    rejections: &[Rejection],
+    policy: OnBadRows,
+) -> Result<Vec<RejectedRow>> {
     let texts = match policy {
         OnBadRows::Skip => record_scan::record_texts(&source.files, rejections)?,
         OnBadRows::Fail => vec![String::new(); rejections.len()],
@@ -64,9 +68,15 @@ pub(crate) async fn duplicate_key_rows(
     }
     let values: Vec<String> = copies.keys().cloned().collect();
     let rows_in_sql = copies.values().sum::<i64>() as u64;
-    let rows = rows_with_values(source, key, &values, already_rejected, rows_in_sql, "share a key with another row", |value| {
-        (DUPLICATE_KEY, format!("duplicate key: {} rows have {key} = {value}", copies[value]))
-    })?;
+    let rows = rows_with_values(
+        source,
+        key,
+        &values,
+        already_rejected,
+        rows_in_sql,
+        "share a key with another row",
+        |value| (DUPLICATE_KEY, format!("duplicate key: {} rows have {key} = {value}", copies[value])),
+    )?;
     Ok((literals, rows))
 }
 
@@ -98,7 +108,13 @@ fn rows_with_values(
         .zip(texts)
         .map(|((value, location), record)| {
             let (kind, reason) = describe(&value);
-            RejectedRow { file: source.files[location.file].display().to_string(), line: location.line, kind, reason, record }
+            RejectedRow {
+                file: source.files[location.file].display().to_string(),
+                line: location.line,
+                kind,
+                reason,
+                record,
+            }
         })
         .collect())
 }
@@ -119,7 +135,11 @@ pub(crate) async fn key_literals(runner: &mut ScriptRunner, query: &str) -> Resu
 /// Runs the view `accepted_rows` of `sql/03_checks.sql` again, now also leaving out the rows with the
 /// keys `left_out` and the classes `classes_left_out` (SQL literals), as a filter: an anti join with the view
 /// `duplicate_keys` lost rows on a Ballista 55 cluster of several executors (tests/cluster.rs).
-pub(crate) async fn accept_rows_without(runner: &mut ScriptRunner, left_out: &[String], classes_left_out: &[String]) -> Result<()> {
+pub(crate) async fn accept_rows_without(
+    runner: &mut ScriptRunner,
+    left_out: &[String],
+    classes_left_out: &[String],
+) -> Result<()> {
     if left_out.len() > MAX_LEFT_OUT_KEYS {
         return Err(Error::Configuration(format!(
             "{} rows would be left out (duplicate keys or, with --dedupe, repeated texts): more than the {MAX_LEFT_OUT_KEYS} \
@@ -174,9 +194,15 @@ pub(crate) async fn unknown_class_rows(
         return Ok(UnknownClasses { rows: Vec::new(), literals });
     }
     let classes_file = options.classes.as_deref().unwrap_or(Path::new("")).display().to_string();
-    let rows = rows_with_values(source, &options.stratify, &labels, rejected, rows_in_sql, "have a class that --classes does not have", |label| {
-        (UNKNOWN_CLASS, format!("class '{label}' is not in {classes_file}"))
-    })?;
+    let rows = rows_with_values(
+        source,
+        &options.stratify,
+        &labels,
+        rejected,
+        rows_in_sql,
+        "have a class that --classes does not have",
+        |label| (UNKNOWN_CLASS, format!("class '{label}' is not in {classes_file}")),
+    )?;
     Ok(UnknownClasses { rows, literals })
 }
 
@@ -185,10 +211,15 @@ pub(crate) async fn unknown_class_rows(
 pub(crate) fn check_problems_are_duplicates(problems: &[RecordBatch]) -> Result<()> {
     let mut other = Vec::new();
     for batch in problems {
-        let (kinds, problems, keys) = (text_column(batch, "kind")?, text_column(batch, "problem")?, text_column(batch, "key")?);
+        let (kinds, problems, keys) =
+            (text_column(batch, "kind")?, text_column(batch, "problem")?, text_column(batch, "key")?);
         for row in 0..batch.num_rows() {
             if kinds.value(row) != "duplicate_key" {
-                other.push(format!("{} (key {})", problems.value(row), if keys.is_valid(row) { keys.value(row) } else { "NULL" }));
+                other.push(format!(
+                    "{} (key {})",
+                    problems.value(row),
+                    if keys.is_valid(row) { keys.value(row) } else { "NULL" }
+                ));
             }
         }
     }

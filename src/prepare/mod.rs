@@ -75,7 +75,8 @@ pub fn check_output(options: &PrepareOptions) -> Result<CheckedOutput> {
     options.validate()?;
     let mut reads = vec![ReadPath::new("--data", &options.data), ReadPath::new("--vocab", &options.vocab)];
     let data_files = if options.data.is_dir() {
-        let files = csv_files_in(&std::path::absolute(&options.data).map_err(|error| Error::io(&options.data, error))?)?;
+        let files =
+            csv_files_in(&std::path::absolute(&options.data).map_err(|error| Error::io(&options.data, error))?)?;
         reads.extend(files.iter().map(|file| ReadPath::new("--data", file)));
         Some(files)
     } else {
@@ -92,9 +93,10 @@ fn explain_memory_error(error: Error, options: &PrepareOptions) -> Error {
     if !error.is_resources_exhausted() {
         return error;
     }
-    let limit = options.session.memory_limit.map_or_else(|| "the memory limit".to_owned(), |bytes| {
-        format!("--memory-limit {} MiB", bytes >> 20)
-    });
+    let limit = options
+        .session
+        .memory_limit
+        .map_or_else(|| "the memory limit".to_owned(), |bytes| format!("--memory-limit {} MiB", bytes >> 20));
     Error::Engine(DataFusionError::ResourcesExhausted(format!(
         "{limit} is too small for this input: raise it, or lower --batch-size (rows a sort takes at a time, now {}), \
          --file-size (rows sorted at once, now {} MiB of CSV) or --partitions (sorts running at once, now {}); \
@@ -106,7 +108,11 @@ fn explain_memory_error(error: Error, options: &PrepareOptions) -> Error {
 }
 
 /// The pipeline, into the staging directory `staging`: one step after the other.
-async fn prepare_into(options: &PrepareOptions, data_files: Option<Vec<PathBuf>>, staging: &Path) -> Result<PrepareReport> {
+async fn prepare_into(
+    options: &PrepareOptions,
+    data_files: Option<Vec<PathBuf>>,
+    staging: &Path,
+) -> Result<PrepareReport> {
     let progress = Progress::new(8);
 
     progress.step("loading the tokenizer");

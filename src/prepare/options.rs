@@ -67,7 +67,10 @@ impl PrepareOptions {
     /// Fails on values the pipeline cannot run with, before anything is read.
     pub fn validate(&self) -> Result<()> {
         if !(self.test_size > 0.0 && self.test_size < 1.0) {
-            return Err(Error::Configuration(format!("--test-size must be between 0 and 1 (exclusive), got {}", self.test_size)));
+            return Err(Error::Configuration(format!(
+                "--test-size must be between 0 and 1 (exclusive), got {}",
+                self.test_size
+            )));
         }
         if self.file_size == 0 {
             return Err(Error::Configuration("--file-size must be at least 1 byte".into()));

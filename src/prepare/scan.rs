@@ -57,13 +57,16 @@ pub(super) async fn read_input(
         return Err(bad_rows_error(&source.path, &rejected));
     }
     if scan.rejections.len() as u64 == scan.records {
-        return Err(Error::input(&source.path, format!(
-            "no row of input CSV '{}' can be prepared: all {} are bad rows, e.g. line {}: {}; nothing was written",
-            source.path.display(),
-            scan.records,
-            rejected[0].line,
-            rejected[0].reason
-        )));
+        return Err(Error::input(
+            &source.path,
+            format!(
+                "no row of input CSV '{}' can be prepared: all {} are bad rows, e.g. line {}: {}; nothing was written",
+                source.path.display(),
+                scan.records,
+                rejected[0].line,
+                rejected[0].reason
+            ),
+        ));
     }
     let location = readable_location(&source, &scan.rejections, work)?;
     let readable_records = scan.records - scan.rejections.len() as u64;

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use datafusion::arrow::array::RecordBatch;
 use crate::error::{Error, Result};
 use crate::sql::Param;
+use datafusion::arrow::array::RecordBatch;
 use serde_json::{Value, json};
 
 use super::leakage::{find_shared_texts, text_bucket_count};
@@ -79,8 +79,13 @@ pub(super) async fn split(
 }
 
 /// The leakage totals of `sql/05_examples.sql`, as `summary.json` names them.
-const LEAKAGE_TOTALS: [&str; 5] =
-    ["shared_texts", "rows_sharing_a_text", "texts_in_both_splits", "val_rows_with_a_train_text", "train_rows_with_a_val_text"];
+const LEAKAGE_TOTALS: [&str; 5] = [
+    "shared_texts",
+    "rows_sharing_a_text",
+    "texts_in_both_splits",
+    "val_rows_with_a_train_text",
+    "train_rows_with_a_val_text",
+];
 
 /// Cleaned texts shared by rows, and those in both splits, for `summary.json` (outputs of
 /// `sql/05_examples.sql`: the totals, then the texts in both splits that most validation rows have).
@@ -96,7 +101,8 @@ fn read_leakage(totals: &[RecordBatch], texts: &[RecordBatch]) -> Result<Value> 
         let text = text_column(batch, "text")?;
         let (train, val) = (int64_column(batch, "train_rows")?, int64_column(batch, "val_rows")?);
         for row in 0..batch.num_rows() {
-            examples.push(json!({ "text": text.value(row), "train_rows": train.value(row), "val_rows": val.value(row) }));
+            examples
+                .push(json!({ "text": text.value(row), "train_rows": train.value(row), "val_rows": val.value(row) }));
         }
     }
     leakage.insert("texts_in_both_splits_most_seen".into(), Value::Array(examples));
@@ -109,7 +115,9 @@ async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String,
     let class_type = schema.field_with_name("class")?.data_type().clone();
     let rows: Vec<String> = classes
         .iter()
-        .map(|(label, index)| format!("(arrow_cast('{}', '{class_type}'), CAST({index} AS BIGINT))", label.replace('\'', "''")))
+        .map(|(label, index)| {
+            format!("(arrow_cast('{}', '{class_type}'), CAST({index} AS BIGINT))", label.replace('\'', "''"))
+        })
         .collect();
     runner.set_param("classes", Param::Sql(format!("(VALUES {})", rows.join(", "))));
     run_named(runner, scripts::QUERIES, "given_class_to_index").await?;
@@ -217,7 +225,8 @@ mod tests {
     use super::*;
 
     fn report(classes: &[(&str, u64)]) -> SplitReport {
-        let rows_per_class: BTreeMap<String, u64> = classes.iter().map(|(class, rows)| (class.to_string(), *rows)).collect();
+        let rows_per_class: BTreeMap<String, u64> =
+            classes.iter().map(|(class, rows)| (class.to_string(), *rows)).collect();
         SplitReport { rows: rows_per_class.values().sum(), rows_per_class, ..Default::default() }
     }
 
@@ -226,15 +235,16 @@ mod tests {
         let indices = BTreeMap::from([("a".to_owned(), 0), ("b".to_owned(), 1)]);
         // 10 rows -> 2 in validation, 7 rows -> ceil(1.4) = 2.
         check_split_sizes(0.2, &indices, None, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)])).unwrap();
-        let error = check_split_sizes(0.2, &indices, None, &report(&[("a", 6), ("b", 5)]), &report(&[("a", 4), ("b", 2)]))
-            .unwrap_err()
-            .to_string();
+        let error =
+            check_split_sizes(0.2, &indices, None, &report(&[("a", 6), ("b", 5)]), &report(&[("a", 4), ("b", 2)]))
+                .unwrap_err()
+                .to_string();
         assert!(error.contains("class 'a' has 10 rows and 4 in validation, but ceil(0.2 * 10) = 2"), "{error}");
         let shifted = BTreeMap::from([("a".to_owned(), 1), ("b".to_owned(), 2)]);
-        let error = check_split_sizes(0.2, &shifted, None, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)]))
-            .unwrap_err()
-            .to_string();
+        let error =
+            check_split_sizes(0.2, &shifted, None, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)]))
+                .unwrap_err()
+                .to_string();
         assert!(error.contains("are not the training classes in order"), "{error}");
     }
-
 }

@@ -4,15 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::Array;
 use crate::error::{Error, Result};
 use crate::sql::Param;
+use datafusion::arrow::array::Array;
 
 use super::split::{Split, SplitReport};
 use crate::sql::results::{copied_count, int64_column, run_at_once};
-use crate::sql::scripts::run_named;
 use crate::sql::script::substitute;
 use crate::sql::scripts;
+use crate::sql::scripts::run_named;
 use crate::sql::{ScriptRunner, split_statements};
 
 /// At most this many buckets (open files while staging), whatever the input size.
@@ -64,7 +64,10 @@ pub(crate) async fn write_buckets(
     let mut statements = Vec::new();
     for bucket in 0..buckets {
         let mut params = runner.params().clone();
-        params.extend(crate::sql::params::to_sql([("bucket", Param::Text(bucket.to_string())), ("part", Param::Text(part_name(bucket)))]));
+        params.extend(crate::sql::params::to_sql([
+            ("bucket", Param::Text(bucket.to_string())),
+            ("part", Param::Text(part_name(bucket))),
+        ]));
         let copies = copy_statements
             .iter()
             .map(|statement| substitute(&statement.text, &params, name))
@@ -82,8 +85,11 @@ pub(crate) async fn write_buckets(
     let (files, copies): (Vec<(usize, u64)>, Vec<String>) =
         statements.into_iter().map(|(split, bucket, sql)| ((split, bucket), sql)).unzip();
     let results = run_at_once(&context, copies, concurrency).await?;
-    let mut written: Vec<(usize, u64, u64)> =
-        files.into_iter().zip(&results).map(|((split, bucket), batches)| (split, bucket, copied_count(batches))).collect();
+    let mut written: Vec<(usize, u64, u64)> = files
+        .into_iter()
+        .zip(&results)
+        .map(|((split, bucket), batches)| (split, bucket, copied_count(batches)))
+        .collect();
     written.sort_unstable();
     let mut totals = [0u64; 2];
     for (split, split_name) in SPLITS.iter().enumerate() {
@@ -93,10 +99,11 @@ pub(crate) async fn write_buckets(
         let directory = out.join(split_name);
         let file = |bucket: u64| directory.join(format!("part-{}.parquet", part_name(bucket)));
         // A split with no rows at all keeps its first (empty) file, so every split has one.
-        let keep: Vec<u64> = match files.iter().filter(|(_, rows)| *rows > 0).map(|(bucket, _)| *bucket).collect::<Vec<_>>() {
-            kept if kept.is_empty() => vec![0],
-            kept => kept,
-        };
+        let keep: Vec<u64> =
+            match files.iter().filter(|(_, rows)| *rows > 0).map(|(bucket, _)| *bucket).collect::<Vec<_>>() {
+                kept if kept.is_empty() => vec![0],
+                kept => kept,
+            };
         for (bucket, _) in files.iter().filter(|(bucket, _)| !keep.contains(bucket)) {
             std::fs::remove_file(file(*bucket)).map_err(|error| Error::io(&file(*bucket), error))?;
         }
@@ -112,7 +119,10 @@ pub(crate) async fn write_buckets(
 
 /// Whether `statement` is a `SET` of a session setting.
 fn is_setting(statement: &str) -> bool {
-    statement.split_whitespace().next().is_some_and(|word| word.eq_ignore_ascii_case("SET") || word.eq_ignore_ascii_case("RESET"))
+    statement
+        .split_whitespace()
+        .next()
+        .is_some_and(|word| word.eq_ignore_ascii_case("SET") || word.eq_ignore_ascii_case("RESET"))
 }
 
 /// The output splits, in the order of the `COPY` statements of `sql/06_write.sql`.
@@ -125,7 +135,13 @@ pub(crate) fn part_name(number: u64) -> String {
 
 /// Pads and writes both splits bucket by bucket into `out`, checking that the files hold exactly the rows the
 /// split counted.
-pub(super) async fn write_splits(runner: &mut ScriptRunner, out: &Path, buckets: u64, split: &Split, concurrency: usize) -> Result<()> {
+pub(super) async fn write_splits(
+    runner: &mut ScriptRunner,
+    out: &Path,
+    buckets: u64,
+    split: &Split,
+    concurrency: usize,
+) -> Result<()> {
     runner.set_param("train_pad_to", Param::Integer(split.train.padded_length.into()));
     runner.set_param("val_pad_to", Param::Integer(split.val.padded_length.into()));
     let last_val_bucket = last_val_bucket(runner).await?;

@@ -1,9 +1,9 @@
 //! SQL text for values: quoted identifiers and strings, typed literals, and `VALUES` queries that give back
 //! result rows with their exact types.
 
+use crate::error::Result;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Schema};
-use crate::error::Result;
 
 use super::script::ScriptRunner;
 
@@ -45,11 +45,7 @@ pub fn values_query(schema: &Schema, batches: &[RecordBatch]) -> Result<String> 
     let mut rows = Vec::new();
     for batch in batches {
         for row in 0..batch.num_rows() {
-            let values = batch
-                .columns()
-                .iter()
-                .map(|column| typed_literal(column, row))
-                .collect::<Result<Vec<_>>>()?;
+            let values = batch.columns().iter().map(|column| typed_literal(column, row)).collect::<Result<Vec<_>>>()?;
             rows.push(format!("({})", values.join(", ")));
         }
     }
@@ -64,4 +60,3 @@ pub fn values_query(schema: &Schema, batches: &[RecordBatch]) -> Result<String> 
         format!("SELECT * FROM (VALUES {}) AS v({})", rows.join(", "), columns.join(", "))
     })
 }
-

@@ -31,10 +31,14 @@ pub fn copied_count(batches: &[RecordBatch]) -> u64 {
 /// The result, among a script's `outputs`, of the statement that returns exactly `columns`: statements are
 /// found by what they return, not by where they stand in the script.
 pub fn result_with_columns<'a>(outputs: &'a [StatementOutput], columns: &[&str]) -> Result<&'a [RecordBatch]> {
-    let returns = |output: &StatementOutput| output.schema.fields().iter().map(|field| field.name().as_str()).eq(columns.iter().copied());
-    outputs.iter().find(|output| returns(output)).map(|output| &output.batches[..]).ok_or_else(|| {
-        Error::Internal(format!("no statement of the script returns the columns {columns:?}"))
-    })
+    let returns = |output: &StatementOutput| {
+        output.schema.fields().iter().map(|field| field.name().as_str()).eq(columns.iter().copied())
+    };
+    outputs
+        .iter()
+        .find(|output| returns(output))
+        .map(|output| &output.batches[..])
+        .ok_or_else(|| Error::Internal(format!("no statement of the script returns the columns {columns:?}")))
 }
 
 /// The column `name` of `batch`; a result without it is a mistake in mlprep's scripts, reported as such.
@@ -92,7 +96,6 @@ pub async fn run_at_once(
     Ok(results.into_iter().map(|(_, batches)| batches).collect())
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -115,10 +118,17 @@ mod tests {
 
     #[test]
     fn results_are_found_and_read_by_column_name() {
-        let schema = |names: &[&str]| Arc::new(Schema::new(names.iter().map(|name| Field::new(*name, DataType::Int64, false)).collect::<Vec<_>>()));
+        let schema = |names: &[&str]| {
+            Arc::new(Schema::new(
+                names.iter().map(|name| Field::new(*name, DataType::Int64, false)).collect::<Vec<_>>(),
+            ))
+        };
         let ints = |value: i64| Arc::new(Int64Array::from(vec![value])) as ArrayRef;
         let a = RecordBatch::try_new(schema(&["rows", "tokens"]), vec![ints(1), ints(2)]).unwrap();
-        let classes = Arc::new(Schema::new(vec![Field::new("class", DataType::Utf8, false), Field::new("n", DataType::Int64, false)]));
+        let classes = Arc::new(Schema::new(vec![
+            Field::new("class", DataType::Utf8, false),
+            Field::new("n", DataType::Int64, false),
+        ]));
         let b = RecordBatch::try_new(classes, vec![Arc::new(StringArray::from(vec!["x"])), ints(3)]).unwrap();
         let outputs = [output("SELECT 1", a), output("SELECT 2", b)];
         let found = result_with_columns(&outputs, &["class", "n"]).unwrap();

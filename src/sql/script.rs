@@ -260,7 +260,14 @@ impl ScriptRunner {
             sql: sql.to_owned(),
             source: Box::new(error.into()),
         })?;
-        sink(StatementOutput { source: source.to_owned(), line, sql: sql.to_owned(), schema, batches, elapsed: started.elapsed() })
+        sink(StatementOutput {
+            source: source.to_owned(),
+            line,
+            sql: sql.to_owned(),
+            schema,
+            batches,
+            elapsed: started.elapsed(),
+        })
     }
 
     async fn run_meta(
@@ -290,7 +297,9 @@ impl ScriptRunner {
                 };
                 Box::pin(self.run_file_each(&path, sink)).await
             }
-            other => Err(script_error(source, line, format!("unknown meta-command \\{other} (scripts know \\set and \\i)"))),
+            other => {
+                Err(script_error(source, line, format!("unknown meta-command \\{other} (scripts know \\set and \\i)")))
+            }
         }
     }
 }

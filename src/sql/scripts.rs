@@ -1,8 +1,8 @@
 //! The pipeline's SQL scripts (`sql/`), compiled in so that the binary runs the very scripts shipped there,
 //! each by its name, and their statements by name (a `-- name: NAME` line before the statement).
 
-use datafusion::arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
+use datafusion::arrow::record_batch::RecordBatch;
 
 use super::params::Param;
 use super::script::{ScriptRunner, Statement, split_statements, substitute};
@@ -81,7 +81,10 @@ mod tests {
 
     #[test]
     fn statements_are_found_by_name_and_only_once() {
-        let script = Script { path: "t.sql", text: "-- name: a\nSELECT 1;\n\n-- two lines\n-- name: b\nSELECT\n  2;\n-- name: b\nSELECT 3;\n" };
+        let script = Script {
+            path: "t.sql",
+            text: "-- name: a\nSELECT 1;\n\n-- two lines\n-- name: b\nSELECT\n  2;\n-- name: b\nSELECT 3;\n",
+        };
         let a = script.statement("a").unwrap();
         assert_eq!((a.text.as_str(), a.line), ("SELECT 1", 2));
         assert!(script.statement("b").unwrap_err().to_string().contains("has 2 statements named 'b'"));
@@ -97,9 +100,16 @@ mod tests {
             (
                 QUERIES,
                 &[
-                    "duplicate_keys_in_bucket", "stage_text_hashes", "register_text_hashes", "shared_texts_in_range",
-                    "register_shared_texts", "duplicate_keys", "accepted_classes", "duplicate_texts",
-                    "last_val_bucket", "given_class_to_index",
+                    "duplicate_keys_in_bucket",
+                    "stage_text_hashes",
+                    "register_text_hashes",
+                    "shared_texts_in_range",
+                    "register_shared_texts",
+                    "duplicate_keys",
+                    "accepted_classes",
+                    "duplicate_texts",
+                    "last_val_bucket",
+                    "given_class_to_index",
                 ][..],
             ),
         ] {

@@ -132,7 +132,9 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         Some(vocab) => vocab.clone(),
         None => {
             let path = options.work_dir.join("synthetic-vocab.txt");
-            write_file(&path, IfExists::KeepIfIdentical, |out| out.write_all(crate::tools::synthetic::demo_vocabulary().as_bytes()))?
+            write_file(&path, IfExists::KeepIfIdentical, |out| {
+                out.write_all(crate::tools::synthetic::demo_vocabulary().as_bytes())
+            })?
         }
     };
     let vocab_text = vocab.to_string_lossy().into_owned();
@@ -418,7 +420,8 @@ async fn measure_prepare(
         ..PrepareOptions::new(data.to_path_buf(), vocab.to_path_buf(), out.to_path_buf())
     };
     // As `mlprep prepare --partitions N` does: a runtime of N threads, so N is the cores the run may use.
-    let runtime = crate::engine::session::tokio_runtime(Some(partitions)).map_err(|error| Error::Engine(DataFusionError::IoError(error)))?;
+    let runtime = crate::engine::session::tokio_runtime(Some(partitions))
+        .map_err(|error| Error::Engine(DataFusionError::IoError(error)))?;
     let peak = PeakMemory::start();
     let started = Instant::now();
     let (report, elapsed) = tokio::task::spawn_blocking(move || {
@@ -444,13 +447,15 @@ pub fn prepared_ids_digest(out: &Path) -> Result<IdsDigest> {
     for path in split_files(out, "train")?.into_iter().chain(split_files(out, "val")?) {
         let file = std::fs::File::open(&path).map_err(|error| Error::io(&path, error))?;
         let parquet = |error: datafusion::parquet::errors::ParquetError| Error::Engine(error.into());
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).and_then(|builder| builder.build()).map_err(parquet)?;
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(file).and_then(|builder| builder.build()).map_err(parquet)?;
         for batch in reader {
             let batch = batch?;
             let column = |name: &str| {
-                batch.column_by_name(name).cloned().ok_or_else(|| {
-                    Error::input(&path, format!("'{}' has no column {name}", path.display()))
-                })
+                batch
+                    .column_by_name(name)
+                    .cloned()
+                    .ok_or_else(|| Error::input(&path, format!("'{}' has no column {name}", path.display())))
             };
             let keys = column("id")?;
             let keys = keys.as_primitive::<Int64Type>();
@@ -538,7 +543,8 @@ pub fn render(report: &BenchReport) -> String {
     ));
     text.push_str(&format!(
         "ids: the tokenize UDF and every prepare run give exactly the ids of (a) on all {} rows ({} ids)\n",
-        report.rows, report.baseline.tokens.unwrap_or(0)
+        report.rows,
+        report.baseline.tokens.unwrap_or(0)
     ));
     if report.prepare.len() > 1 {
         text.push_str(&format!(
@@ -585,10 +591,7 @@ pub fn render(report: &BenchReport) -> String {
             ));
         }
     }
-    text.push_str(&format!(
-        "tokenize UDF / encode_batch: {:.2}x\n",
-        report.tokenize_udf.rows_per_second() / baseline
-    ));
+    text.push_str(&format!("tokenize UDF / encode_batch: {:.2}x\n", report.tokenize_udf.rows_per_second() / baseline));
     text
 }
 

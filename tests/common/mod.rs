@@ -130,7 +130,8 @@ pub fn read_split(directory: &Path) -> Vec<OutputRow> {
                 list.as_primitive::<Int64Type>().values().to_vec()
             };
             let string = |array: &dyn Array, row: usize| -> String {
-                let array = datafusion::arrow::compute::cast(array, &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+                let array =
+                    datafusion::arrow::compute::cast(array, &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
                 array.as_string::<i32>().value(row).to_owned()
             };
             for row in 0..batch.num_rows() {

@@ -20,7 +20,7 @@ use crate::text_cleaner::TextCleaner;
          Returns the same string type as its argument; NULL gives NULL.",
     syntax_example = "clean_text(text)",
     sql_example = "```sql\n> SELECT clean_text('The State-of-the-Art: https://arxiv.org/abs/1706') AS cleaned;\n+-------------------------------+\n| cleaned                       |\n+-------------------------------+\n| state art  arxiv org abs 1706 |\n+-------------------------------+\n```",
-    argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
+    argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View).")
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CleanText {

@@ -6,8 +6,7 @@ use std::hash::Hasher;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, GenericStringBuilder, LargeStringArray, StringArray, StringViewArray,
-    StringViewBuilder,
+    Array, ArrayRef, AsArray, GenericStringBuilder, LargeStringArray, StringArray, StringViewArray, StringViewBuilder,
 };
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};

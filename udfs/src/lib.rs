@@ -21,12 +21,12 @@ use datafusion::logical_expr::ScalarUDF;
 
 mod clean_text;
 mod common;
+mod pad_tokens;
 /// Python's `str.lower()` and `\w` (the original cleaner's regular expressions), for reuse and tests.
 pub mod python_text;
 mod seeded_hash;
 mod stopwords;
 mod text_cleaner;
-mod pad_tokens;
 mod token_count;
 mod token_lists;
 mod tokenize;

@@ -22,9 +22,12 @@ use crate::token_lists::{MaxLengths, TokenLists, tokenize_return_type};
     syntax_example = "pad_tokens(ids, length, pad_id)",
     sql_example = "```sql\n> SELECT pad_tokens([102, 1845, 103], 5, 0) AS padded;\n+-------------------------------------------------------+\n| padded                                                |\n+-------------------------------------------------------+\n| {ids: [102, 1845, 103, 0, 0], masks: [1, 1, 1, 0, 0]} |\n+-------------------------------------------------------+\n```",
     argument(name = "ids", description = "List of integer token ids, e.g. `tokenize(...)['ids']`."),
-    argument(name = "length", description = "Integer >= 2 (a constant or a column): the number of ids every row gets."),
+    argument(
+        name = "length",
+        description = "Integer >= 2 (a constant or a column): the number of ids every row gets."
+    ),
     argument(name = "pad_id", description = "Integer constant: the id of `[PAD]` (0 in BERT vocabularies)."),
-    related_udf(name = "tokenize"),
+    related_udf(name = "tokenize")
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct PadTokens {
@@ -86,14 +89,21 @@ impl ScalarUDFImpl for PadTokens {
         };
         invoke_on_arrays(&args.args[..2], args.number_rows, |arrays| {
             let ids = arrays[0].as_list::<i32>();
-            let lengths = MaxLengths::try_new("pad_tokens", "length", Some(&ColumnarValue::Array(Arc::clone(&arrays[1]))), ids.len())?;
+            let lengths = MaxLengths::try_new(
+                "pad_tokens",
+                "length",
+                Some(&ColumnarValue::Array(Arc::clone(&arrays[1]))),
+                ids.len(),
+            )?;
             if ids.values().null_count() > 0 {
                 return exec_err!("pad_tokens: ids must not hold NULL items");
             }
             let expected_ids = constant_length.map_or(ids.values().len(), |length| length * ids.len());
             let mut lists = TokenLists::with_capacity(ids.len(), expected_ids);
             match ids.values().data_type() {
-                DataType::Int32 => pad_rows(ids, ids.values().as_primitive::<Int32Type>().values(), &lengths, pad_id, &mut lists)?,
+                DataType::Int32 => {
+                    pad_rows(ids, ids.values().as_primitive::<Int32Type>().values(), &lengths, pad_id, &mut lists)?
+                }
                 _ => pad_rows(ids, ids.values().as_primitive::<Int64Type>().values(), &lengths, pad_id, &mut lists)?,
             }
             lists.finish(ids.nulls().cloned())

@@ -30,7 +30,7 @@ const NULL_MARKER: u64 = 0x6e75_6c6c_6e75_6c6c;
     syntax_example = "seeded_hash(seed, value[, value ...])",
     sql_example = "```sql\n> SELECT seeded_hash(1234, 6);\n+-----------------------------------+\n| seeded_hash(Int64(1234),Int64(6)) |\n+-----------------------------------+\n| 439669070531309779                |\n+-----------------------------------+\n```",
     argument(name = "seed", description = "Integer seed (any integer type)."),
-    argument(name = "value", description = "One or more values of any type; their order matters."),
+    argument(name = "value", description = "One or more values of any type; their order matters.")
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct SeededHash {
@@ -58,7 +58,10 @@ impl ScalarUDFImpl for SeededHash {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         if arg_types.len() < 2 {
-            return plan_err!("seeded_hash: expected a seed and at least one value, got {} argument(s)", arg_types.len());
+            return plan_err!(
+                "seeded_hash: expected a seed and at least one value, got {} argument(s)",
+                arg_types.len()
+            );
         }
         let mut coerced = vec![coerce_integer_argument("seeded_hash", "seed", &arg_types[0])?];
         coerced.extend(arg_types[1..].iter().map(hashed_type));

@@ -19,9 +19,9 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
+use crate::common::FnvHasher;
 use crate::python_text::{is_word_char, lowercase_into};
 use crate::stopwords::STOPWORDS;
-use crate::common::FnvHasher;
 
 /// The stopwords by their head, the part before any apostrophe (`don` for both `don` and `don't`), each
 /// list in alternation order. A stopword can only match where the text's run of ASCII word characters
@@ -105,10 +105,13 @@ fn stopword_at(text: &str, position: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let rest = &bytes[position..];
     let run = rest.iter().position(|&byte| !(byte.is_ascii_alphanumeric() || byte == b'_')).unwrap_or(rest.len());
-    let ends_at_word_boundary = |end: usize| text[position + end..].chars().next().is_none_or(|next| !is_word_char(next));
+    let ends_at_word_boundary =
+        |end: usize| text[position + end..].chars().next().is_none_or(|next| !is_word_char(next));
     // The first stopword in alternation order whose head is the run and which ends at a word boundary.
     let candidates = STOPWORDS_BY_HEAD.get(&rest[..run])?;
-    candidates.iter().find_map(|word| (rest.starts_with(word) && ends_at_word_boundary(word.len())).then_some(word.len()))
+    candidates
+        .iter()
+        .find_map(|word| (rest.starts_with(word) && ends_at_word_boundary(word.len())).then_some(word.len()))
 }
 
 /// Step 6: `re.sub(r"http\S+", "", text)` on text made only of `[a-z0-9]` and single spaces.

@@ -20,7 +20,7 @@ use crate::tokenizer::encode::{coerce_tokenizer_arguments, encode_rows_into};
     sql_example = "```sql\n> SELECT max(token_count(clean_text(title), 'vocab.txt')) AS longest_title FROM projects;\n+---------------+\n| longest_title |\n+---------------+\n| 17            |\n+---------------+\n```",
     argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
     argument(name = "tokenizer", description = "Path of a BERT vocab.txt or a HuggingFace tokenizer.json."),
-    related_udf(name = "tokenize"),
+    related_udf(name = "tokenize")
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct TokenCount {

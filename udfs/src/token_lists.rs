@@ -50,7 +50,12 @@ impl TokenLists {
     }
 
     /// Appends one row of `row_ids`, truncated or padded as [`RowEnds::end_row`] says.
-    pub fn push_row<T: Copy + Into<i64>>(&mut self, row_ids: &[T], max_length: Option<usize>, pad_id: i64) -> Result<()> {
+    pub fn push_row<T: Copy + Into<i64>>(
+        &mut self,
+        row_ids: &[T],
+        max_length: Option<usize>,
+        pad_id: i64,
+    ) -> Result<()> {
         let first = self.ids.len();
         self.ids.extend(row_ids.iter().map(|&id| id.into()));
         self.rows.end_row(&mut self.ids, first, max_length, pad_id)
@@ -130,7 +135,9 @@ impl MaxLengths {
         let values = match argument {
             None => LengthValues::Absent,
             Some(ColumnarValue::Scalar(ScalarValue::Int64(value))) => LengthValues::Constant(*value),
-            Some(ColumnarValue::Scalar(other)) => return exec_err!("{function}: {name} must be an integer, got {other}"),
+            Some(ColumnarValue::Scalar(other)) => {
+                return exec_err!("{function}: {name} must be an integer, got {other}");
+            }
             Some(ColumnarValue::Array(array)) if array.len() == rows => {
                 LengthValues::PerRow(array.as_primitive::<Int64Type>().clone())
             }

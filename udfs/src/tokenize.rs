@@ -25,9 +25,12 @@ use crate::tokenizer::encode::{coerce_tokenizer_arguments, encode_rows_into};
     sql_example = "```sql\n> SELECT tokenize('graph neural networks', 'vocab.txt', 8)['ids'] AS ids;\n+---------------------------------------+\n| ids                                   |\n+---------------------------------------+\n| [102, 1845, 3687, 2449, 103, 0, 0, 0] |\n+---------------------------------------+\n```",
     argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
     argument(name = "tokenizer", description = "Path of a BERT vocab.txt or a HuggingFace tokenizer.json."),
-    argument(name = "max_length", description = "Optional integer >= 2 (a constant or a column): truncate and pad the row to this many ids."),
+    argument(
+        name = "max_length",
+        description = "Optional integer >= 2 (a constant or a column): truncate and pad the row to this many ids."
+    ),
     related_udf(name = "token_count"),
-    related_udf(name = "clean_text"),
+    related_udf(name = "clean_text")
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Tokenize {
@@ -89,4 +92,3 @@ impl ScalarUDFImpl for Tokenize {
         self.doc()
     }
 }
-

@@ -23,17 +23,12 @@ fn read_u32(bytes: &[u8]) -> u64 {
 
 #[inline]
 fn round(accumulator: u64, lane: u64) -> u64 {
-    accumulator
-        .wrapping_add(lane.wrapping_mul(PRIME_2))
-        .rotate_left(31)
-        .wrapping_mul(PRIME_1)
+    accumulator.wrapping_add(lane.wrapping_mul(PRIME_2)).rotate_left(31).wrapping_mul(PRIME_1)
 }
 
 #[inline]
 fn merge_accumulator(hash: u64, accumulator: u64) -> u64 {
-    (hash ^ round(0, accumulator))
-        .wrapping_mul(PRIME_1)
-        .wrapping_add(PRIME_4)
+    (hash ^ round(0, accumulator)).wrapping_mul(PRIME_1).wrapping_add(PRIME_4)
 }
 
 /// XXH64 of `input` with `seed`.

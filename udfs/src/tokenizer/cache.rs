@@ -10,11 +10,11 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use datafusion::common::{DataFusionError, Result, exec_err};
 use serde_json::Value;
+use tokenizers::Tokenizer;
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
-use tokenizers::Tokenizer;
 
 use super::wordpiece::{WordPieceConfig, WordPieceKernel};
 
@@ -126,7 +126,10 @@ pub fn load_tokenizer(argument: &str) -> Result<Arc<LoadedTokenizer>> {
         parse_tokenizer(&source, source.clone(), argument.as_bytes())?
     } else {
         let bytes = std::fs::read(&source).map_err(|error| {
-            DataFusionError::Execution(format!("tokenizer file '{argument}' cannot be read{}: {error}", on_this_process()))
+            DataFusionError::Execution(format!(
+                "tokenizer file '{argument}' cannot be read{}: {error}",
+                on_this_process()
+            ))
         })?;
         parse_tokenizer(argument, source, &bytes)?
     };
@@ -177,10 +180,7 @@ fn read_vocab_txt(path: &str, source: String, bytes: &[u8]) -> Result<LoadedToke
         .with_normalizer(Some(BertNormalizer::new(true, true, None, true)))
         .map_err(|error| DataFusionError::Execution(format!("vocabulary '{path}': {error}")))?;
     reference.with_pre_tokenizer(Some(BertPreTokenizer));
-    reference.with_post_processor(Some(BertProcessing::new(
-        ("[SEP]".into(), ids.sep),
-        ("[CLS]".into(), ids.cls),
-    )));
+    reference.with_post_processor(Some(BertProcessing::new(("[SEP]".into(), ids.sep), ("[CLS]".into(), ids.cls))));
     let settings = PlainBertSettings { continuing_subword_prefix, max_input_chars_per_word, lowercase: true };
     Ok(assemble(source, reference, &vocab, &ids, Some(settings), false))
 }
@@ -217,13 +217,7 @@ fn assemble(
             sep_id: ids.sep,
         })
     });
-    LoadedTokenizer {
-        source,
-        reference,
-        kernel,
-        kernel_declines_brackets,
-        pad_id: i64::from(ids.pad),
-    }
+    LoadedTokenizer { source, reference, kernel, kernel_declines_brackets, pad_id: i64::from(ids.pad) }
 }
 
 struct SpecialIds {

@@ -13,7 +13,6 @@ use std::hash::BuildHasherDefault;
 
 use crate::common::FnvHasher;
 
-
 type PieceTable = HashMap<Box<[u8]>, u32, BuildHasherDefault<FnvHasher>>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -311,9 +310,21 @@ mod tests {
     #[test]
     fn longest_pieces_first_over_short_and_long_pieces() {
         // ids:                 0        1        2     3       4         5        6              7
-        let pieces = ["[UNK]", "[CLS]", "[SEP]", "un", "##able", "unable", "##s", "transformation",
+        let pieces = [
+            "[UNK]",
+            "[CLS]",
+            "[SEP]",
+            "un",
+            "##able",
+            "unable",
+            "##s",
+            "transformation",
             //   8                   9          10         11
-            "##alizationally", "##ization", "token", "tokenization"];
+            "##alizationally",
+            "##ization",
+            "token",
+            "tokenization",
+        ];
         let kernel = kernel(&pieces, true, 100);
         assert_eq!(encode(&kernel, "unable"), [1, 5, 2]);
         assert_eq!(encode(&kernel, "unables un"), [1, 5, 6, 3, 2]);
