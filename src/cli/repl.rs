@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use datafusion::logical_expr::Documentation;
 use datafusion::prelude::SessionContext;
 use datafusion_cli::helper::CliHelper;
+use mlprep::error::{Error, Result};
+use mlprep::sql::{ScriptRunner, StatementOutput};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -17,9 +19,6 @@ use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
-
-use mlprep::error::{Error, Result};
-use mlprep::sql::{ScriptRunner, StatementOutput};
 
 use super::print::{FORMAT_NAMES, MaxRows, OutputOptions, format_name, parse_format, print_output};
 

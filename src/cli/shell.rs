@@ -3,9 +3,9 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use super::print::{MaxRows, OutputOptions, PrintFormat, parse_format};
 use clap::Args;
 
+use super::print::{MaxRows, OutputOptions, PrintFormat, parse_format};
 use super::sql::{SqlSessionArgs, parse_maxrows};
 
 #[derive(Args)]

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use super::print::{MaxRows, OutputOptions, PrintFormat, parse_format, print_output};
 use clap::Args;
 use mlprep::sql::ScriptRunner;
 
 use super::engine::EngineArgs;
+use super::print::{MaxRows, OutputOptions, PrintFormat, parse_format, print_output};
 
 #[derive(Args)]
 pub struct SqlArgs {

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
 
 /// Where a session's queries run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,11 +9,11 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Schema};
 
 use super::record_scan::{CheckedColumn, Rejection};
+use crate::error::{Error, Result};
 use crate::sql::literals::quote_identifier;
 
 /// Records read to infer column types.

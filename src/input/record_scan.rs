@@ -16,8 +16,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::error::{Error, Result};
 use datafusion::arrow::datatypes::DataType;
+
+use crate::error::{Error, Result};
 
 /// A column whose every value is checked, and what it is to the pipeline.
 #[derive(Debug, Clone)]

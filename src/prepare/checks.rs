@@ -3,15 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
-use crate::sql::Param;
-
 use super::left_out::{
     accept_rows_without, check_problems_are_duplicates, duplicate_key_rows, key_literals, unknown_class_rows,
 };
 use super::options::PrepareOptions;
 use super::scan::Input;
+use crate::error::{Error, Result};
 use crate::input::bad_rows::{OnBadRows, RejectedRow, bad_rows_error};
+use crate::sql::Param;
 use crate::sql::ScriptRunner;
 use crate::sql::literals::values_query;
 use crate::sql::results::run_at_once;

@@ -10,7 +10,6 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-
 use crate::sql::ScriptRunner;
 use crate::sql::params::Param;
 use crate::sql::results::{copied_count, run_at_once};

@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::sql::Param;
 use datafusion::arrow::array::{Array, RecordBatch};
 
 use super::options::PrepareOptions;
+use crate::error::{Error, Result};
 use crate::input::bad_rows::{DUPLICATE_KEY, OnBadRows, RejectedRow, UNKNOWN_CLASS};
 use crate::input::csv_source::CsvSource;
 use crate::input::record_scan::{self, Rejection};
+use crate::sql::Param;
 use crate::sql::ScriptRunner;
 use crate::sql::literals::typed_literal;
 use crate::sql::results::{column, int64_column, text_column};

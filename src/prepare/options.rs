@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
-
 use crate::engine::SessionOptions;
+use crate::error::{Error, Result};
 use crate::input::bad_rows::OnBadRows;
 
 /// Everything `prepare` needs.

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
 use serde_json::{Value, json};
 
 use super::checks::Accepted;
@@ -12,6 +11,7 @@ use super::options::PrepareOptions;
 use super::scan::Input;
 use super::split::{Split, SplitReport};
 use super::vocabulary::Vocabulary;
+use crate::error::{Error, Result};
 use crate::input::bad_rows::{OnBadRows, counts_by_kind, write_rejected_csv};
 
 /// What a finished run wrote.

@@ -2,11 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-
 use super::left_out::rejected_rows;
 use super::options::PrepareOptions;
 use super::progress::Progress;
+use crate::error::{Error, Result};
 use crate::input::bad_rows::{OnBadRows, RejectedRow, bad_rows_error};
 use crate::input::csv_source::CsvSource;
 use crate::input::record_scan::{self, Rejection};

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::sql::Param;
 use datafusion::arrow::array::RecordBatch;
 use serde_json::{Value, json};
 
 use super::leakage::{find_shared_texts, text_bucket_count};
 use super::options::PrepareOptions;
+use crate::error::{Error, Result};
+use crate::sql::Param;
 use crate::sql::ScriptRunner;
 use crate::sql::literals::materialize_small_view;
 use crate::sql::results::{int64_column, result_with_columns, text_column};

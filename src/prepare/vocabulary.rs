@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 
 use super::options::PrepareOptions;
 use crate::engine::Cluster;
+use crate::error::{Error, Result};
 
 /// The vocabulary a run tokenizes with.
 pub(super) struct Vocabulary {

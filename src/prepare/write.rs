@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::sql::Param;
 use datafusion::arrow::array::Array;
 
 use super::split::{Split, SplitReport};
+use crate::error::{Error, Result};
+use crate::sql::Param;
 use crate::sql::results::{copied_count, int64_column, run_at_once};
 use crate::sql::script::substitute;
 use crate::sql::scripts;

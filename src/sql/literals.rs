@@ -1,11 +1,11 @@
 //! SQL text for values: quoted identifiers and strings, typed literals, and `VALUES` queries that give back
 //! result rows with their exact types.
 
-use crate::error::Result;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Schema};
 
 use super::script::ScriptRunner;
+use crate::error::Result;
 
 /// Double-quotes an identifier so any header name (spaces, capitals) works in SQL.
 pub fn quote_identifier(name: &str) -> String {

@@ -3,11 +3,10 @@
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Int64Type, UInt64Type};
 use datafusion::common::DataFusionError;
-
-use crate::error::{Error, Result};
 use datafusion::prelude::SessionContext;
 
 use super::script::StatementOutput;
+use crate::error::{Error, Result};
 
 /// The rows each `COPY` statement among `outputs` reports it wrote, in order.
 pub fn copied_rows(outputs: &[StatementOutput]) -> Result<Vec<u64>> {

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::DataFusionError;
+use datafusion::prelude::SessionContext;
 
 use super::params::Param;
 use crate::error::{Error, Result};
-use datafusion::prelude::SessionContext;
 
 /// One statement of a script and where it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]

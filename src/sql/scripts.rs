@@ -1,11 +1,11 @@
 //! The pipeline's SQL scripts (`sql/`), compiled in so that the binary runs the very scripts shipped there,
 //! each by its name, and their statements by name (a `-- name: NAME` line before the statement).
 
-use crate::error::{Error, Result};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::params::Param;
 use super::script::{ScriptRunner, Statement, split_statements, substitute};
+use crate::error::{Error, Result};
 
 /// A script of `sql/`: its path in the repository (for messages) and its text.
 #[derive(Debug, Clone, Copy)]

@@ -16,8 +16,6 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArra
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::{DataFusionError, ScalarValue};
-
-use crate::error::{Error, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use futures::StreamExt;
@@ -25,6 +23,7 @@ use mlprep_udfs::tokenizer::{LoadedTokenizer, load_tokenizer};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{Cluster, SessionOptions, connect};
+use crate::error::{Error, Result};
 use crate::input::CsvSource;
 use crate::prepare::{PrepareOptions, prepare, split_files};
 use crate::publish::{IfExists, write_file};

@@ -2,7 +2,6 @@
 //! columns of the same type, and reading constant arguments.
 
 use std::hash::Hasher;
-
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
