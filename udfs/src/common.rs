@@ -1,5 +1,5 @@
 //! Helpers shared by the functions: reading string columns of any Arrow string type, building string
-//! columns of the same type, and reading constant arguments.
+//! columns of the same type, reading constant arguments, and the hasher of maps keyed by short byte strings.
 
 use std::hash::Hasher;
 use std::sync::Arc;
