@@ -27,7 +27,7 @@ async fn main() -> datafusion::common::Result<()> {
         Some("standalone") => Cluster::Standalone,
         Some(url) => Cluster::Remote(url.to_owned()),
     };
-    let source = CsvSource::inspect(data.as_ref())?;
+    let source = CsvSource::inspect(data.as_ref(), None)?;
     let mut params = BTreeMap::from([
         ("data".to_owned(), source.path.display().to_string()),
         ("columns".to_owned(), source.column_definitions(&["id", "tag"])),

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Schema};
 
+use super::compression::{Compression, decompress, is_csv_file_name, plain_name};
 use super::record_scan::{CheckedColumn, Rejection};
 use crate::error::{Error, Result};
 use crate::sql::literals::quote_identifier;
@@ -25,7 +26,10 @@ const INFERENCE_RECORDS: usize = 10_000;
 pub struct CsvSource {
     /// The file or the directory, absolute.
     pub path: PathBuf,
-    /// The CSV files: `path` itself, or the directory's `*.csv` files in name order.
+    /// The CSV files as the user gave them: `path` itself, or the directory's `*.csv` files (plain or
+    /// compressed) in name order. Messages name these.
+    pub origins: Vec<PathBuf>,
+    /// The plain CSV files read: `origins[i]` itself, or its decompressed copy.
     pub files: Vec<PathBuf>,
     pub schema: Schema,
     /// The bytes of the files' records (headers not counted), together: the same whichever way the rows
@@ -34,23 +38,25 @@ pub struct CsvSource {
 }
 
 impl CsvSource {
-    /// Reads the header(s) and infers column types from the first records.
-    pub fn inspect(path: &Path) -> Result<Self> {
+    /// Reads the header(s) and infers column types from the first records. Compressed files are decompressed
+    /// into `work` first (and refused without it).
+    pub fn inspect(path: &Path, work: Option<&Path>) -> Result<Self> {
         let metadata = std::fs::metadata(path).map_err(|error| {
             Error::input(&path, format!("input CSV '{}' cannot be opened: {error}", path.display()))
         })?;
         let files = if metadata.is_dir() { csv_files_in(&absolute(path))? } else { vec![absolute(path)] };
-        Self::inspect_files(path, files)
+        Self::inspect_files(path, files, work)
     }
 
     /// As [`CsvSource::inspect`] for a directory whose `*.csv` files were listed earlier: exactly `files` are read
     /// (those that were checked before the run, not any added since).
-    pub fn inspect_files(path: &Path, files: Vec<PathBuf>) -> Result<Self> {
+    pub fn inspect_files(path: &Path, origins: Vec<PathBuf>, work: Option<&Path>) -> Result<Self> {
         let absolute = absolute(path);
+        let files = plain_files(&origins, work)?;
         let mut size = 0;
         let mut first: Option<(PathBuf, Vec<Vec<u8>>)> = None;
-        for file in &files {
-            let length = std::fs::metadata(file)
+        for (read, file) in files.iter().zip(&origins) {
+            let length = std::fs::metadata(read)
                 .map_err(|error| {
                     Error::input(&file, format!("input CSV '{}' cannot be opened: {error}", file.display()))
                 })?
@@ -61,7 +67,7 @@ impl CsvSource {
                     format!("input CSV '{}' is empty: expected a header line and rows", file.display()),
                 ));
             }
-            let (header, header_bytes) = header_line(file)?;
+            let (header, header_bytes) = header_line(read, file)?;
             size += length - header_bytes;
             match &first {
                 None => first = Some((file.clone(), header)),
@@ -84,9 +90,9 @@ impl CsvSource {
         let mut sample = Vec::new();
         let mut records = 0;
         let mut any_record = false;
-        for file in &files {
+        for (read, file) in files.iter().zip(&origins) {
             let (file_sample, file_records, file_has_records) =
-                inference_sample(file, INFERENCE_RECORDS - records, sample.is_empty())?;
+                inference_sample(read, file, INFERENCE_RECORDS - records, sample.is_empty())?;
             sample.extend(file_sample);
             records += file_records;
             any_record |= file_has_records;
@@ -101,7 +107,7 @@ impl CsvSource {
         if !any_record {
             return Err(Error::input(&path, format!("input CSV '{}' has a header but no rows", path.display())));
         }
-        Ok(Self { path: absolute, files, schema, size })
+        Ok(Self { path: absolute, origins, files, schema, size })
     }
 
     /// Fails naming the file and the columns it has when one of `columns` is missing.
@@ -206,9 +212,9 @@ impl CsvSource {
 /// Up to `limit` first records of `path` that have as many fields as its header and are UTF-8 (with the
 /// header first when `with_header`), as CSV, how many, and whether the file has any record after its header:
 /// what the types are inferred from. Bad records are the record scan's to report, with their lines.
-fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec<u8>, usize, bool)> {
+fn inference_sample(read: &Path, path: &Path, limit: usize, with_header: bool) -> Result<(Vec<u8>, usize, bool)> {
     let error = |error: csv::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
-    let file = File::open(path)
+    let file = File::open(read)
         .map_err(|error| Error::input(&path, format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(BufReader::new(file));
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -235,10 +241,10 @@ fn inference_sample(path: &Path, limit: usize, with_header: bool) -> Result<(Vec
     Ok((bytes, kept, any_record))
 }
 
-/// The header record of `path`, as its fields, and its length in the file.
-fn header_line(path: &Path) -> Result<(Vec<Vec<u8>>, u64)> {
+/// The header record of the file `read` (named `path` in errors), as its fields, and its length in the file.
+fn header_line(read: &Path, path: &Path) -> Result<(Vec<Vec<u8>>, u64)> {
     let error = |error: csv::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
-    let file = File::open(path)
+    let file = File::open(read)
         .map_err(|error| Error::input(&path, format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(BufReader::new(file));
     let header = reader.byte_headers().map_err(error)?.iter().map(<[u8]>::to_vec).collect();
@@ -249,20 +255,50 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// The `*.csv` files directly in `directory`, in name order (what DataFusion reads from the directory).
+/// The plain CSV files of `origins`: each itself, or, when compressed, its copy decompressed into
+/// `work/decompressed/`.
+fn plain_files(origins: &[PathBuf], work: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::with_capacity(origins.len());
+    for (index, origin) in origins.iter().enumerate() {
+        let Some(compression) = Compression::of(origin) else {
+            files.push(origin.clone());
+            continue;
+        };
+        let Some(work) = work else {
+            return Err(Error::Configuration(format!(
+                "input CSV '{}' is {}-compressed: only `mlprep prepare` reads compressed input",
+                origin.display(),
+                compression.name()
+            )));
+        };
+        // One directory per file: `a.csv` and `a.csv.gz` may both be inputs.
+        let directory = work.join("decompressed").join(format!("{index:05}"));
+        std::fs::create_dir_all(&directory).map_err(|error| Error::io(&directory, error))?;
+        let copy = directory.join(plain_name(origin));
+        decompress(origin, compression, &copy)?;
+        files.push(copy);
+    }
+    Ok(files)
+}
+
+/// The CSV files directly in `directory`, plain (`*.csv`) or compressed (`*.csv.gz`, `.bz2`, `.xz`, `.zst`),
+/// in name order.
 pub fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
     let io =
         |error: std::io::Error| Error::input(&directory, format!("input directory '{}': {error}", directory.display()));
     let mut files = Vec::new();
     for entry in std::fs::read_dir(directory).map_err(io)? {
         let path = entry.map_err(io)?.path();
-        if path.is_file() && path.extension().is_some_and(|extension| extension == "csv") {
+        if path.is_file() && is_csv_file_name(&path) {
             files.push(path);
         }
     }
     files.sort();
     if files.is_empty() {
-        return Err(Error::input(&directory, format!("input directory '{}' has no .csv file", directory.display())));
+        return Err(Error::input(
+            &directory,
+            format!("input directory '{}' has no .csv file (plain or .gz, .bz2, .xz, .zst)", directory.display()),
+        ));
     }
     Ok(files)
 }

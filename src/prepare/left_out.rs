@@ -35,7 +35,7 @@ pub(crate) fn rejected_rows(
         .iter()
         .zip(texts)
         .map(|(rejection, record)| RejectedRow {
-            file: source.files[rejection.file].display().to_string(),
+            file: source.origins[rejection.file].display().to_string(),
             line: rejection.line,
             kind: rejection.kind,
             reason: rejection.reason.clone(),
@@ -96,7 +96,7 @@ fn rows_with_values(
     let found: Vec<(String, Rejection)> = source
         .records_with(column, values)?
         .into_iter()
-        .filter(|(_, record)| !listed.contains(&(source.files[record.file].to_string_lossy().as_ref(), record.line)))
+        .filter(|(_, record)| !listed.contains(&(source.origins[record.file].to_string_lossy().as_ref(), record.line)))
         .collect();
     if found.len() as u64 != expected {
         return Err(Error::Accounting(format!("{expected} rows {what}, but {} were found in the input", found.len())));
@@ -109,7 +109,7 @@ fn rows_with_values(
         .map(|((value, location), record)| {
             let (kind, reason) = describe(&value);
             RejectedRow {
-                file: source.files[location.file].display().to_string(),
+                file: source.origins[location.file].display().to_string(),
                 line: location.line,
                 kind,
                 reason,

@@ -33,8 +33,8 @@ pub(super) async fn read_input(
 ) -> Result<Input> {
     progress.step("reading the CSV header");
     let source = match data_files {
-        Some(files) => CsvSource::inspect_files(&options.data, files)?,
-        None => CsvSource::inspect(&options.data)?,
+        Some(files) => CsvSource::inspect_files(&options.data, files, Some(work))?,
+        None => CsvSource::inspect(&options.data, Some(work))?,
     };
     source.require_columns(&[
         (options.key.as_str(), "the --key column"),
@@ -72,16 +72,21 @@ pub(super) async fn read_input(
     Ok(Input { source, records: scan.records, readable_records, rejected, location })
 }
 
+fn numbered_name(index: usize, file: &Path) -> String {
+    format!("{index:05}-{}", file.file_name().unwrap_or_default().to_string_lossy())
+}
+
 /// What DataFusion reads: copies without the bad records, so that it sees only records it can read.
 fn readable_location(source: &CsvSource, rejections: &[Rejection], work: &Path) -> Result<String> {
     let readable = if rejections.is_empty() && !source.path.is_dir() {
-        source.path.clone()
+        source.files[0].clone()
     } else if rejections.is_empty() {
         // DataFusion would read every file of the directory, not only its `*.csv`: it reads links to them.
         let links = work.join("input_files");
         std::fs::create_dir_all(&links).map_err(|error| Error::io(&links, error))?;
-        for file in &source.files {
-            let link = links.join(file.file_name().unwrap_or_default());
+        for (index, file) in source.files.iter().enumerate() {
+            // Numbered: a directory may hold `a.csv` and `a.csv.gz`, both read as `a.csv`.
+            let link = links.join(numbered_name(index, file));
             std::os::unix::fs::symlink(file, &link).map_err(|error| Error::io(&link, error))?;
         }
         links
@@ -90,7 +95,7 @@ fn readable_location(source: &CsvSource, rejections: &[Rejection], work: &Path) 
         std::fs::create_dir_all(&copies).map_err(|error| Error::io(&copies, error))?;
         for (index, file) in source.files.iter().enumerate() {
             let bad: Vec<Rejection> = rejections.iter().filter(|rejection| rejection.file == index).cloned().collect();
-            let copy = copies.join(file.file_name().unwrap_or_default());
+            let copy = copies.join(numbered_name(index, file));
             record_scan::copy_without(file, &copy, &bad)?;
         }
         copies

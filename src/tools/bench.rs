@@ -486,7 +486,7 @@ fn output_files(out: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
 
 /// A session with the CSV registered as `projects`, the way `prepare` registers it.
 async fn register_csv(data: &Path, partitions: usize) -> Result<ScriptRunner> {
-    let source = CsvSource::inspect(data)?;
+    let source = CsvSource::inspect(data, None)?;
     source.require_columns(&[("id", "the key"), ("title", "text"), ("description", "text"), ("tag", "the class")])?;
     let params = params::to_sql([
         ("data", Param::path(&source.path)),
