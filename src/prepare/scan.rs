@@ -32,10 +32,14 @@ pub(super) async fn read_input(
     progress: &Progress,
 ) -> Result<Input> {
     progress.step("reading the CSV header");
-    let source = match data_files {
-        Some(files) => CsvSource::inspect_files(&options.data, files, Some(work))?,
-        None => CsvSource::inspect(&options.data, Some(work))?,
-    };
+    // On a blocking thread, as the scan below: compressed files are decompressed here.
+    let (data, work_dir) = (options.data.clone(), work.to_path_buf());
+    let source = tokio::task::spawn_blocking(move || match data_files {
+        Some(files) => CsvSource::inspect_files(&data, files, Some(&work_dir)),
+        None => CsvSource::inspect(&data, Some(&work_dir)),
+    })
+    .await
+    .map_err(|error| Error::Internal(format!("reading the input stopped: {error}")))??;
     source.require_columns(&[
         (options.key.as_str(), "the --key column"),
         (options.stratify.as_str(), "the --stratify column"),
