@@ -1,6 +1,6 @@
 -- Step 3: input checks on the staged rows, and the rows the split takes.
 --
--- Parameters: ${key} and ${stratify}, only to name the columns in the messages (default id and tag).
+-- Parameters: ${key_name} and ${stratify_name}, the columns' names as text for the messages (default id and tag).
 --
 -- `mlprep prepare` has already set aside records it cannot read (a wrong number of fields, invalid UTF-8,
 -- an unterminated quote, an empty key or class, a key or class not of its column's type), so only duplicate
@@ -41,16 +41,16 @@ WHERE copy > 1;
 -- Every problem (at most 20 shown), by kind (null_class, null_key, duplicate_key); none is expected.
 SELECT kind, problem, key
 FROM (
-    SELECT 'null_class' AS kind, 'NULL or empty class in column ${stratify:-tag}' AS problem,
+    SELECT 'null_class' AS kind, 'NULL or empty class in column ${stratify_name:-tag}' AS problem,
            CAST(key AS VARCHAR) AS key
     FROM staged_rows
     WHERE class IS NULL OR CAST(class AS VARCHAR) = ''
     UNION ALL
-    SELECT 'null_key' AS kind, 'NULL key in column ${key:-id}' AS problem, CAST(NULL AS VARCHAR) AS key
+    SELECT 'null_key' AS kind, 'NULL key in column ${key_name:-id}' AS problem, CAST(NULL AS VARCHAR) AS key
     FROM staged_rows
     WHERE key IS NULL
     UNION ALL
-    SELECT 'duplicate_key' AS kind, 'duplicate key in column ${key:-id} (' || CAST(copies AS VARCHAR) || ' rows)' AS problem,
+    SELECT 'duplicate_key' AS kind, 'duplicate key in column ${key_name:-id} (' || CAST(copies AS VARCHAR) || ' rows)' AS problem,
            CAST(key AS VARCHAR) AS key
     FROM duplicate_keys
 )

@@ -578,3 +578,25 @@ async fn shared_texts_are_counted_range_by_range() {
         in_both.iter().map(|(text, counts)| ((*text).clone(), **counts)).collect();
     assert_eq!(listed, expected);
 }
+
+/// Column names that need quoting everywhere SQL names them or quotes them in text: a quote, a double quote,
+/// a space and capitals.
+#[tokio::test]
+async fn key_and_class_columns_may_have_any_name() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("named.csv");
+    let body: String = good_rows().lines().map(|line| format!("{line}\n")).collect();
+    std::fs::write(&data, format!("it's,created_on,title,description,\"The \"\"Tag\"\"\"\n{body}")).unwrap();
+    let out = directory.path().join("out");
+    let report = prepare(&PrepareOptions {
+        key: "it's".into(),
+        stratify: "The \"Tag\"".into(),
+        ..options(data, out.clone(), OnBadRows::Fail)
+    })
+    .await
+    .unwrap();
+    assert_eq!((report.rows_read, report.train.rows + report.val.rows), (12, 12));
+    let ids: BTreeSet<i64> =
+        read_split(&out.join("train")).into_iter().chain(read_split(&out.join("val"))).map(|row| row.id).collect();
+    assert_eq!(ids, (1..=12).collect::<BTreeSet<i64>>());
+}

@@ -131,6 +131,8 @@ async fn prepare_into(
         ("columns", Param::Sql(input.source.column_definitions(&[&options.key, &options.stratify]))),
         ("key", Param::Identifier(options.key.clone())),
         ("stratify", Param::Identifier(options.stratify.clone())),
+        ("key_name", Param::Text(options.key.clone())),
+        ("stratify_name", Param::Text(options.stratify.clone())),
         ("seed", Param::Integer(options.seed.into())),
         ("test_size", Param::Float(options.test_size)),
         ("vocab", Param::Text(vocabulary.argument.clone())),
