@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod session;
+pub mod storage;
 
 use crate::error::Result;
 use datafusion::prelude::SessionContext;

@@ -9,6 +9,7 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use super::storage::ObjectStores;
 use crate::error::{Error, Result};
 
 /// Where a session's queries run.
@@ -77,9 +78,10 @@ pub fn with_mlprep_settings(mut config: SessionConfig) -> SessionConfig {
     config
 }
 
-/// The runtime: a spilling memory pool of `memory_limit` bytes, when given.
+/// The runtime: a spilling memory pool of `memory_limit` bytes, when given, and the object stores of
+/// `s3://` URLs ([`ObjectStores`]).
 pub fn runtime_env(options: &SessionOptions) -> Result<Arc<RuntimeEnv>> {
-    let mut runtime = RuntimeEnvBuilder::new();
+    let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(ObjectStores::default()));
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
     }
