@@ -63,21 +63,26 @@ impl MotoServer {
         assert!(status.contains(" 200 "), "creating bucket {bucket}: {status}");
     }
 
-    /// `mlprep` with the environment a user of an S3-compatible store sets.
-    fn mlprep(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mlprep"))
+    /// `mlprep` pointed at this server, without credentials.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mlprep"));
+        command
             .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port))
             .env("AWS_ALLOW_HTTP", "true")
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .output()
-            .unwrap()
+            .env_remove("AWS_SESSION_TOKEN");
+        command
+    }
+
+    /// `mlprep` with the environment a user of an S3-compatible store sets.
+    fn mlprep(&self, args: &[&str]) -> Output {
+        self.command(args).env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing").output().unwrap()
     }
 }
 
@@ -188,4 +193,42 @@ fn an_unreachable_endpoint_is_an_error_naming_the_url() {
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("s3://bucket/t.csv") && stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+}
+
+/// No keys in the environment: the AWS SDK's chain finds them in a profile of a credentials file; with an
+/// empty credentials file the statement fails saying no credentials were found.
+#[test]
+fn credentials_come_from_a_profile_when_the_environment_has_none() {
+    let server = MotoServer::start();
+    server.create_bucket("profiled");
+    let directory = tempfile::tempdir().unwrap();
+    let (credentials, config) = (directory.path().join("credentials"), directory.path().join("config"));
+    std::fs::write(&credentials, "[reader]\naws_access_key_id = testing\naws_secret_access_key = testing\n").unwrap();
+    std::fs::write(&config, "").unwrap();
+    let run = |profile: &str, sql: &str| {
+        server
+            .command(&["sql", "--format", "csv", "-c", sql])
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_PROFILE", profile)
+            .output()
+            .unwrap()
+    };
+    let output = run("reader", "COPY (SELECT 1 AS one) TO 's3://profiled/one.csv' STORED AS CSV");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let read = "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 's3://profiled/one.csv'";
+    let output = server
+        .command(&["sql", "--format", "csv", "-c", read, "-c", "SELECT one FROM t"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_PROFILE", "reader")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "one\n1\n");
+    // A profile the file lacks: reading fails saying why (a failed COPY only says its writes failed).
+    let output = run("nobody", read);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no AWS credentials"), "{stderr}");
 }
