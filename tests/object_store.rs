@@ -232,3 +232,32 @@ fn credentials_come_from_a_profile_when_the_environment_has_none() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no AWS credentials"), "{stderr}");
 }
+
+/// An in-process Ballista cluster (`--standalone`) writes and reads a bucket as a local session does.
+#[test]
+fn a_standalone_cluster_writes_and_reads_a_bucket() {
+    let server = MotoServer::start();
+    server.create_bucket("standalone");
+    let data = format!("data={}", common::dataset_csv().display());
+    let output = server.mlprep(&[
+        "sql",
+        "--standalone",
+        "--format",
+        "csv",
+        "-D",
+        &data,
+        "-f",
+        "sql/01_register.sql",
+        "-c",
+        "COPY (SELECT * FROM projects) TO 's3://standalone/projects.csv' STORED AS CSV",
+        "-c",
+        "CREATE EXTERNAL TABLE back (id BIGINT, created_on VARCHAR, title VARCHAR, description VARCHAR, tag VARCHAR) \
+         STORED AS CSV LOCATION 's3://standalone/projects.csv' \
+         OPTIONS ('format.has_header' 'true', 'format.newlines_in_values' 'true')",
+        "-c",
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT tag) AS tags FROM back",
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(stdout.ends_with("n,tags\n764,4\n"), "{stdout}");
+}
