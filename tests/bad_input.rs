@@ -309,24 +309,13 @@ async fn shared_texts_are_counted_and_dedupe_keeps_the_smallest_key() {
     assert_eq!(summary["rows_deduplicated"], 4);
 }
 
-/// Byte offsets where each record of `csv` starts (the header's first), as the CSV reader sees them.
-fn record_starts(csv: &[u8]) -> Vec<usize> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(csv);
-    let mut record = csv::ByteRecord::new();
-    let mut starts = Vec::new();
-    while reader.read_byte_record(&mut record).unwrap() {
-        starts.push(record.position().unwrap().byte() as usize);
-    }
-    starts
-}
-
 /// The course data cut into several files at different records (and quoted newlines inside them): a
 /// directory of the pieces gives the rows and the bytes of the one-file run.
 #[tokio::test]
 async fn a_directory_of_csv_pieces_gives_the_output_of_the_whole_file() {
     let directory = tempfile::tempdir().unwrap();
     let whole = std::fs::read(common::dataset_csv()).unwrap();
-    let starts = record_starts(&whole);
+    let starts = common::record_starts(&whole);
     let header = &whole[..starts[1]];
     let records = starts.len() - 1;
     let reference = directory.path().join("reference");

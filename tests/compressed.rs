@@ -80,24 +80,13 @@ async fn every_compression_gives_the_uncompressed_files_output() {
     }
 }
 
-/// Byte offsets where each record of `csv` starts (the header's first).
-fn record_starts(csv: &[u8]) -> Vec<usize> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(csv);
-    let mut record = csv::ByteRecord::new();
-    let mut starts = Vec::new();
-    while reader.read_byte_record(&mut record).unwrap() {
-        starts.push(record.position().unwrap().byte() as usize);
-    }
-    starts
-}
-
 /// Plain and compressed pieces in one directory, one of them two gzip streams one after the other (as
 /// `cat a.gz b.gz` makes), and `a.csv` beside `a.csv.gz`: the whole file's output.
 #[tokio::test]
 async fn a_directory_of_plain_and_compressed_pieces_gives_the_whole_files_output() {
     let directory = tempfile::tempdir().unwrap();
     let whole = std::fs::read(common::dataset_csv()).unwrap();
-    let starts = record_starts(&whole);
+    let starts = common::record_starts(&whole);
     let header = &whole[..starts[1]];
     let piece = |from: usize, to: usize| {
         let end = if to >= starts.len() { whole.len() } else { starts[to] };

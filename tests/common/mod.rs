@@ -233,3 +233,14 @@ pub fn staging_leftovers(directory: &Path) -> Vec<String> {
         .filter(|name| name.contains(".tmp-"))
         .collect()
 }
+
+/// Byte offsets where each record of `csv` starts (the header's first), as the CSV reader sees them.
+pub fn record_starts(csv: &[u8]) -> Vec<usize> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(csv);
+    let mut record = csv::ByteRecord::new();
+    let mut starts = Vec::new();
+    while reader.read_byte_record(&mut record).unwrap() {
+        starts.push(record.position().unwrap().byte() as usize);
+    }
+    starts
+}
