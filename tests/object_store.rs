@@ -65,19 +65,7 @@ impl MotoServer {
 
     /// `mlprep` pointed at this server, without credentials.
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mlprep"));
-        command
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port))
-            .env("AWS_ALLOW_HTTP", "true")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN");
-        command
+        mlprep_at(self.port, args)
     }
 
     /// `mlprep` with the environment a user of an S3-compatible store sets.
@@ -91,6 +79,24 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `mlprep` pointed at an S3 endpoint on a loopback port, without credentials and without the machine's AWS
+/// profile or instance metadata.
+fn mlprep_at(port: u16, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mlprep"));
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN");
+    command
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -180,14 +186,9 @@ fn prepare_refuses_urls_naming_the_flag() {
 #[test]
 fn an_unreachable_endpoint_is_an_error_naming_the_url() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let output = Command::new(env!("CARGO_BIN_EXE_mlprep"))
-        .args(["sql", "-c", "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 's3://bucket/t.csv'"])
+    let output = mlprep_at(port, &["sql", "-c", "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 's3://bucket/t.csv'"])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap();
     let stderr = text(&output.stderr);
@@ -205,29 +206,25 @@ fn credentials_come_from_a_profile_when_the_environment_has_none() {
     let (credentials, config) = (directory.path().join("credentials"), directory.path().join("config"));
     std::fs::write(&credentials, "[reader]\naws_access_key_id = testing\naws_secret_access_key = testing\n").unwrap();
     std::fs::write(&config, "").unwrap();
-    let run = |profile: &str, sql: &str| {
+    let run = |profile: &str, statements: &[&str]| {
+        let args: Vec<&str> =
+            ["sql", "--format", "csv"].into_iter().chain(statements.iter().flat_map(|sql| ["-c", sql])).collect();
         server
-            .command(&["sql", "--format", "csv", "-c", sql])
+            .command(&args)
             .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
             .env("AWS_CONFIG_FILE", &config)
             .env("AWS_PROFILE", profile)
             .output()
             .unwrap()
     };
-    let output = run("reader", "COPY (SELECT 1 AS one) TO 's3://profiled/one.csv' STORED AS CSV");
+    let output = run("reader", &["COPY (SELECT 1 AS one) TO 's3://profiled/one.csv' STORED AS CSV"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let read = "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 's3://profiled/one.csv'";
-    let output = server
-        .command(&["sql", "--format", "csv", "-c", read, "-c", "SELECT one FROM t"])
-        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_PROFILE", "reader")
-        .output()
-        .unwrap();
+    let output = run("reader", &[read, "SELECT one FROM t"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "one\n1\n");
     // A profile the file lacks: reading fails saying why (a failed COPY only says its writes failed).
-    let output = run("nobody", read);
+    let output = run("nobody", &[read]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no AWS credentials"), "{stderr}");

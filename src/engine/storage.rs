@@ -57,8 +57,8 @@ impl ObjectStoreRegistry for ObjectStores {
     }
 }
 
-/// Credentials from the AWS SDK's default chain, loaded when a request first needs them (the registry is
-/// called outside any runtime; requests run inside one).
+/// Credentials from the AWS SDK's default chain, loaded when a request first needs them: loading is async,
+/// and the registry that makes stores is not.
 #[derive(Debug, Default)]
 struct SdkCredentials {
     provider: OnceCell<Option<SharedCredentialsProvider>>,
