@@ -36,12 +36,15 @@ pub enum Error {
     /// Reading or writing a file the run works with.
     #[error("'{}': {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    /// Reading or writing an object of a store (`s3://...`): the URL and the store's answer.
+    #[error("'{url}': {source}")]
+    Store { url: String, source: object_store::Error },
     /// Where the output goes: refused, or changed while the run worked.
     #[error(transparent)]
     Output(#[from] OutputError),
     /// The run failed, and what it had written could not all be removed.
     #[error("{left} (this run's unfinished output)\ncaused by\n{source}")]
-    NotCleanedUp { left: OutputError, source: Box<Error> },
+    NotCleanedUp { left: Box<Error>, source: Box<Error> },
     /// What cannot happen did: a bug in mlprep (e.g. a shipped script lacks a statement it should have).
     #[error("{0} (a bug in mlprep: please report it)")]
     Internal(String),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{file_bytes, synthetic_inputs};
+use common::{file_bytes, send, synthetic_inputs};
 
 fn start_prepare(data: &Path, vocab: &Path, out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_mlprep"))
@@ -27,12 +27,6 @@ fn wait_for_path(child: &mut Child, path: &Path) {
         assert!(start.elapsed() < Duration::from_secs(120), "{} did not appear within 120 s", path.display());
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// Sends `signal` to the child by its PID (only to the process this test started).
-fn send(child: &Child, signal: &str) {
-    let status = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
-    assert!(status.success(), "kill -{signal} failed");
 }
 
 fn wait_with_deadline(child: Child) -> std::process::Output {

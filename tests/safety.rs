@@ -6,14 +6,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Output, Stdio};
 
 use sha2::Digest;
 
-use common::{staging_leftovers, synthetic_inputs};
+use common::{send, staging_leftovers, synthetic_inputs, wait_for_pause};
 
 fn mlprep(args: &[&str], directory: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mlprep")).args(args).current_dir(directory).output().unwrap()
@@ -287,33 +285,6 @@ fn start_prepare(root: &Path, out: &str, extra: &[&str], pause_at: Option<&str>)
         command.env("MLPREP_PAUSE_AT", point);
     }
     command.spawn().unwrap()
-}
-
-/// Reads the child's stderr until it says it paused at `point`; fails if it ends first or takes over 120 s.
-fn wait_for_pause(child: &mut Child, point: &str) -> BufReader<ChildStderr> {
-    assert!(
-        cfg!(debug_assertions),
-        "this test stops mlprep at a pause point, which only debug builds have: run it without --release"
-    );
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let expected = format!("mlprep: paused at {point}");
-    let started = Instant::now();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let read = stderr.read_line(&mut line).unwrap();
-        assert!(read > 0, "mlprep ended before it paused at {point}");
-        if line.trim_end() == expected {
-            return stderr;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "mlprep did not pause at {point} within 120 s");
-    }
-}
-
-/// Sends `signal` to the child by its PID (only to the process this test started).
-fn send(child: &Child, signal: &str) {
-    let status = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
-    assert!(status.success(), "kill -{signal} failed");
 }
 
 #[test]

@@ -86,7 +86,17 @@ pub fn run(runtime: tokio::runtime::Runtime, args: PrepareArgs) -> ExitCode {
             // Tasks still running may write a little more: stop them, then remove what they wrote.
             runtime.shutdown_timeout(std::time::Duration::from_secs(10));
             let left = mlprep::publish::remove_unfinished();
-            let left: Vec<String> = left.iter().map(|(path, error)| format!("{} ({error})", path.display())).collect();
+            let mut left: Vec<String> =
+                left.iter().map(|(path, error)| format!("{} ({error})", path.display())).collect();
+            // Objects uploaded to a store: removed on a new runtime, the run's own being shut down.
+            let objects = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|cleanup| cleanup.block_on(mlprep::publish::store::remove_unfinished_objects()));
+            match objects {
+                Ok(objects) => left.extend(objects.iter().map(|(url, error)| format!("{url} ({error})"))),
+                Err(error) => left.push(format!("this run's staging prefix in the object store ({error})")),
+            }
             if left.is_empty() {
                 eprintln!("error: interrupted by {}: nothing was written to {}", signal.name, out.display());
             } else {
@@ -187,6 +197,13 @@ struct DemoInput {
 
 impl DemoInput {
     fn new(out: &Path, rows: u64, seed: u64, vocab: Option<PathBuf>) -> Result<Self, String> {
+        if mlprep::engine::location::Location::is_url(out) {
+            return Err(format!(
+                "--out {}: the built-in default writes its input beside the output directory, which must be local; \
+                 give --data and --vocab to write to a store",
+                out.display()
+            ));
+        }
         let out = mlprep::publish::resolve(out).map_err(|error| format!("{}: {error}", out.display()))?;
         let name = out.file_name().ok_or_else(|| format!("output directory '{}' has no name", out.display()))?;
         let directory = out.with_file_name(format!("{}-demo-input", name.to_string_lossy()));

@@ -2,6 +2,7 @@
 //! with mlprep's functions and settings.
 
 pub mod cluster;
+pub mod location;
 pub mod session;
 pub mod storage;
 

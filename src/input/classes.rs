@@ -8,10 +8,16 @@ use crate::error::{Error, Result};
 
 /// Reads a `class_to_index.json`: an object of labels to distinct indices `0..k-1`.
 pub fn load_classes(path: &Path) -> Result<BTreeMap<String, i64>> {
-    let fail = |what: String| Error::input(&path, format!("classes file '{}': {what}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|error| fail(format!("cannot be read: {error}")))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|error| fail(format!("is not JSON: {error}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|error| Error::input(path, format!("classes file '{}': cannot be read: {error}", path.display())))?;
+    parse_classes(path, &bytes)
+}
+
+/// Reads the bytes of a `class_to_index.json`; `path` names it in messages (a file, or the URL it came from).
+pub fn parse_classes(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, i64>> {
+    let fail = |what: String| Error::input(path, format!("classes file '{}': {what}", path.display()));
+    let text = std::str::from_utf8(bytes).map_err(|error| fail(format!("is not UTF-8: {error}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| fail(format!("is not JSON: {error}")))?;
     let object = value
         .as_object()
         .ok_or_else(|| fail("expected an object of labels to indices, like class_to_index.json".into()))?;

@@ -73,16 +73,17 @@ pub fn plain_name(path: &Path) -> PathBuf {
     if stem.extension().is_some_and(|extension| extension == "csv") { stem } else { stem.with_extension("csv") }
 }
 
-/// Decompresses `path` into the new file `out`. A stream that is corrupt or cut short is an error naming `path`.
-pub fn decompress(path: &Path, compression: Compression, out: &Path) -> Result<()> {
+/// Decompresses the file `local` into the new file `out`. A stream that is corrupt or cut short is an error
+/// naming `name` (the file as the user gave it: `local` itself, or the URL `local` was fetched from).
+pub fn decompress(local: &Path, name: &Path, compression: Compression, out: &Path) -> Result<()> {
     let fail = |error: std::io::Error| {
         Error::input(
-            path,
-            format!("input CSV '{}' cannot be decompressed as {}: {error}", path.display(), compression.name()),
+            name,
+            format!("input CSV '{}' cannot be decompressed as {}: {error}", name.display(), compression.name()),
         )
     };
-    let file = File::open(path)
-        .map_err(|error| Error::input(path, format!("input CSV '{}' cannot be opened: {error}", path.display())))?;
+    let file = File::open(local)
+        .map_err(|error| Error::input(name, format!("input CSV '{}' cannot be opened: {error}", name.display())))?;
     let mut reader = compression.reader(file).map_err(fail)?;
     let created = File::create_new(out).map_err(|error| Error::io(out, error))?;
     let mut writer = BufWriter::with_capacity(1 << 20, created);

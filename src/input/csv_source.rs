@@ -14,11 +14,27 @@ use datafusion::arrow::datatypes::{DataType, Schema};
 
 use super::compression::{Compression, decompress, is_csv_file_name, plain_name};
 use super::record_scan::{CheckedColumn, Rejection};
+use crate::engine::location::Location;
 use crate::error::{Error, Result};
 use crate::sql::literals::quote_identifier;
 
 /// Records read to infer column types.
 const INFERENCE_RECORDS: usize = 10_000;
+
+/// A file of the input: what messages call it (the path or URL the user gave), and where its bytes are on this
+/// machine (the file itself, or a copy fetched from a store).
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub origin: PathBuf,
+    pub local: PathBuf,
+}
+
+impl InputFile {
+    /// A local file, read where it is.
+    pub fn local(path: PathBuf) -> Self {
+        Self { origin: path.clone(), local: path }
+    }
+}
 
 /// The input: a CSV file with a header, or a directory of such files with the same header, and the schema
 /// inferred from it.
@@ -45,14 +61,15 @@ impl CsvSource {
             Error::input(&path, format!("input CSV '{}' cannot be opened: {error}", path.display()))
         })?;
         let files = if metadata.is_dir() { csv_files_in(&absolute(path))? } else { vec![absolute(path)] };
-        Self::inspect_files(path, files, work)
+        Self::inspect_files(path, files.into_iter().map(InputFile::local).collect(), work)
     }
 
-    /// As [`CsvSource::inspect`] for a directory whose `*.csv` files were listed earlier: exactly `files` are read
-    /// (those that were checked before the run, not any added since).
-    pub fn inspect_files(path: &Path, origins: Vec<PathBuf>, work: Option<&Path>) -> Result<Self> {
-        let absolute = absolute(path);
-        let files = plain_files(&origins, work)?;
+    /// As [`CsvSource::inspect`] for files listed earlier (a directory's `*.csv` files as they were checked
+    /// before the run, not any added since; the objects of a store, fetched): exactly `files` are read.
+    pub fn inspect_files(path: &Path, files: Vec<InputFile>, work: Option<&Path>) -> Result<Self> {
+        let absolute = if Location::is_url(path) { path.to_path_buf() } else { absolute(path) };
+        let origins: Vec<PathBuf> = files.iter().map(|file| file.origin.clone()).collect();
+        let files = plain_files(&files, work)?;
         let mut size = 0;
         let mut first: Option<(PathBuf, Vec<Vec<u8>>)> = None;
         for (read, file) in files.iter().zip(&origins) {
@@ -255,30 +272,30 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// The plain CSV files of `origins`: each itself, or, when compressed, its copy decompressed into
+/// The plain CSV files of `files`: each itself, or, when compressed, its copy decompressed into
 /// `work/decompressed/`.
-fn plain_files(origins: &[PathBuf], work: Option<&Path>) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::with_capacity(origins.len());
-    for (index, origin) in origins.iter().enumerate() {
-        let Some(compression) = Compression::of(origin) else {
-            files.push(origin.clone());
+fn plain_files(files: &[InputFile], work: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let mut plain = Vec::with_capacity(files.len());
+    for (index, file) in files.iter().enumerate() {
+        let Some(compression) = Compression::of(&file.origin) else {
+            plain.push(file.local.clone());
             continue;
         };
         let Some(work) = work else {
             return Err(Error::Configuration(format!(
                 "input CSV '{}' is {}-compressed: only `mlprep prepare` reads compressed input",
-                origin.display(),
+                file.origin.display(),
                 compression.name()
             )));
         };
         // One directory per file: `a.csv` and `a.csv.gz` may both be inputs.
         let directory = work.join("decompressed").join(format!("{index:05}"));
         std::fs::create_dir_all(&directory).map_err(|error| Error::io(&directory, error))?;
-        let copy = directory.join(plain_name(origin));
-        decompress(origin, compression, &copy)?;
-        files.push(copy);
+        let copy = directory.join(plain_name(&file.origin));
+        decompress(&file.local, &file.origin, compression, &copy)?;
+        plain.push(copy);
     }
-    Ok(files)
+    Ok(plain)
 }
 
 /// The CSV files directly in `directory`, plain (`*.csv`) or compressed (`*.csv.gz`, `.bz2`, `.xz`, `.zst`),

@@ -11,6 +11,7 @@ mod options;
 mod progress;
 mod report;
 mod scan;
+mod sources;
 mod split;
 mod vocabulary;
 mod write;
@@ -22,14 +23,16 @@ use datafusion::common::DataFusionError;
 use crate::error::{Error, Result};
 
 use crate::engine::connect;
-use crate::input::classes::load_classes;
-use crate::input::csv_source::csv_files_in;
-use crate::publish::{OutputDir, ReadPath};
+use crate::engine::location::{Location, ObjectUrl};
+use crate::engine::storage::ObjectStores;
+use crate::publish::store::StoreOutput;
+use crate::publish::{OutputDir, Scratch};
 use crate::sql::ScriptRunner;
 use crate::sql::params::{self, Param};
 use crate::sql::results::copied_rows;
 use crate::sql::scripts;
 use progress::Progress;
+use sources::Sources;
 
 pub use options::{DEFAULT_FILE_SIZE, PrepareOptions, defaults};
 pub use report::PrepareReport;
@@ -41,11 +44,22 @@ const WORK_DIRECTORY: &str = ".work";
 
 /// Runs the pipeline. Before anything is read, `out` is checked against every path the run reads and what it
 /// holds (`crate::publish`); the output is staged beside `out` and published there only when everything is
-/// written; a failed run removes it.
+/// written; a failed run removes it. Inputs and the output may be in an object store (`s3://`).
 pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
-    let CheckedOutput { output, data_files } = check_output(options)?;
+    options.validate()?;
+    let stores = ObjectStores::default();
+    let sources = Sources::locate(options, &stores)?;
+    match Location::parse("--out", &options.out, &stores)? {
+        Location::Local(_) => prepare_locally(options, &sources).await,
+        Location::Object(out) => prepare_to_store(options, &sources, out).await,
+    }
+}
+
+/// Into a local directory, staged beside it.
+async fn prepare_locally(options: &PrepareOptions, sources: &Sources) -> Result<PrepareReport> {
+    let output = OutputDir::check(&options.out, options.overwrite, &sources.local_reads())?;
     let staging = output.stage()?;
-    match prepare_into(options, data_files, staging.path()).await {
+    match prepare_into(options, sources, staging.path()).await {
         Ok(mut report) => {
             let published = staging.publish()?;
             report.out = published.path;
@@ -56,35 +70,49 @@ pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
             let error = explain_memory_error(error, options);
             match staging.discard() {
                 Ok(()) => Err(error),
-                Err(left) => Err(Error::NotCleanedUp { left, source: Box::new(error) }),
+                Err(left) => Err(Error::NotCleanedUp { left: Box::new(left.into()), source: Box::new(error) }),
             }
         }
     }
 }
 
-/// An output directory `prepare` may write, and the CSV files of a `--data` directory as they were checked.
-pub struct CheckedOutput {
-    pub output: OutputDir,
-    data_files: Option<Vec<PathBuf>>,
+/// Into a prefix of an object store: the output is written to a local scratch directory, uploaded under a
+/// staging prefix beside `out`, and published by copying it into `out` (`crate::publish::store`).
+async fn prepare_to_store(options: &PrepareOptions, sources: &Sources, out: ObjectUrl) -> Result<PrepareReport> {
+    let output = StoreOutput::check(out, options.overwrite, &sources.object_reads()).await?;
+    let scratch = Scratch::create()?;
+    let staging = output.stage().await?;
+    let local = scratch.path().join("output");
+    let result = async {
+        std::fs::create_dir(&local).map_err(|error| Error::io(&local, error))?;
+        let report = prepare_into(options, sources, &local).await?;
+        staging.upload(&local).await?;
+        Ok(report)
+    }
+    .await;
+    match result {
+        Ok(mut report) => {
+            let published = staging.publish().await?;
+            report.out = PathBuf::from(published.url());
+            Ok(report)
+        }
+        Err(error) => {
+            let error = explain_memory_error(error, options);
+            match staging.discard().await {
+                Ok(()) => Err(error),
+                Err(left) => Err(Error::NotCleanedUp { left: Box::new(left), source: Box::new(error) }),
+            }
+        }
+    }
 }
 
-/// Checks the options and that `prepare` may write `options.out` (see [`OutputDir::check`]): the paths it reads
-/// are `--data` (the file, or the directory and each of its CSV files), `--vocab` and `--classes`. Creates
-/// nothing.
-pub fn check_output(options: &PrepareOptions) -> Result<CheckedOutput> {
+/// Checks the options and that `prepare` may write the local directory `options.out` (see
+/// [`OutputDir::check`]): the paths it reads are `--data` (the file, or the directory and each of its CSV
+/// files), `--vocab` and `--classes`. Creates nothing.
+pub fn check_output(options: &PrepareOptions) -> Result<OutputDir> {
     options.validate()?;
-    let mut reads = vec![ReadPath::new("--data", &options.data), ReadPath::new("--vocab", &options.vocab)];
-    let data_files = if options.data.is_dir() {
-        let files =
-            csv_files_in(&std::path::absolute(&options.data).map_err(|error| Error::io(&options.data, error))?)?;
-        reads.extend(files.iter().map(|file| ReadPath::new("--data", file)));
-        Some(files)
-    } else {
-        None
-    };
-    reads.extend(options.classes.iter().map(|classes| ReadPath::new("--classes", classes)));
-    let output = OutputDir::check(&options.out, options.overwrite, &reads)?;
-    Ok(CheckedOutput { output, data_files })
+    let sources = Sources::locate(options, &ObjectStores::default())?;
+    Ok(OutputDir::check(&options.out, options.overwrite, &sources.local_reads())?)
 }
 
 /// A run that ran out of its memory pool says which of mlprep's options to change (DataFusion's own message
@@ -108,21 +136,19 @@ fn explain_memory_error(error: Error, options: &PrepareOptions) -> Error {
 }
 
 /// The pipeline, into the staging directory `staging`: one step after the other.
-async fn prepare_into(
-    options: &PrepareOptions,
-    data_files: Option<Vec<PathBuf>>,
-    staging: &Path,
-) -> Result<PrepareReport> {
+async fn prepare_into(options: &PrepareOptions, sources: &Sources, staging: &Path) -> Result<PrepareReport> {
     let progress = Progress::new(8);
-
-    progress.step("loading the tokenizer");
-    // Before any data is read.
-    let vocabulary = vocabulary::load(options)?;
-    let known_classes = options.classes.as_deref().map(load_classes).transpose()?;
 
     let staging = std::path::absolute(staging).map_err(|error| Error::io(staging, error))?;
     let work = staging.join(WORK_DIRECTORY);
     std::fs::create_dir_all(&work).map_err(|error| Error::io(&work, error))?;
+
+    progress.step("loading the tokenizer");
+    // Before any data is read.
+    let vocabulary = vocabulary::load(options, sources, &work).await?;
+    let known_classes = sources.classes().await?;
+
+    let data_files = sources.data_files(&options.data, &work).await?;
     let input = scan::read_input(options, data_files, &work, &progress).await?;
     let buckets = write::bucket_count(input.source.size, options.file_size);
 

@@ -77,15 +77,6 @@ impl PrepareOptions {
         if self.max_length.is_some_and(|length| length < 2) {
             return Err(Error::Configuration("--max-length must be at least 2 (room for [CLS] and [SEP])".into()));
         }
-        let paths = [("--data", Some(&self.data)), ("--vocab", Some(&self.vocab)), ("--out", Some(&self.out))];
-        for (flag, path) in paths.into_iter().chain([("--classes", self.classes.as_ref())]) {
-            if let Some(url) = path.map(|path| path.to_string_lossy()).filter(|path| path.contains("://")) {
-                return Err(Error::Configuration(format!(
-                    "{flag} {url}: prepare reads and writes local paths only, for now (mlprep sql and mlprep shell \
-                     read and write s3:// URLs)"
-                )));
-            }
-        }
         Ok(())
     }
 }

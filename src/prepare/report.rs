@@ -62,7 +62,7 @@ pub(super) fn write_description(
         "stratify": options.stratify,
         "seed": options.seed,
         "test_size": options.test_size,
-        "vocab": vocabulary.path.to_string_lossy(),
+        "vocab": vocabulary.name,
         "vocab_sha256": vocabulary.sha256,
         "max_length": options.max_length,
         "file_size": options.file_size,

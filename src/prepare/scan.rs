@@ -1,13 +1,13 @@
 //! The input's header and every record checked before any SQL reads it; what DataFusion is then given to read.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::left_out::rejected_rows;
 use super::options::PrepareOptions;
 use super::progress::Progress;
 use crate::error::{Error, Result};
 use crate::input::bad_rows::{OnBadRows, RejectedRow, bad_rows_error};
-use crate::input::csv_source::CsvSource;
+use crate::input::csv_source::{CsvSource, InputFile};
 use crate::input::record_scan::{self, Rejection};
 
 /// The input, scanned.
@@ -23,11 +23,12 @@ pub(super) struct Input {
     pub location: String,
 }
 
-/// Reads the header(s) of `--data` (exactly `data_files` for a directory, as they were checked), checks every
+/// Reads the header(s) of `--data` (exactly `data_files` when listed: a directory's as they were checked, a
+/// store's as fetched), checks every
 /// record, and fails on bad rows unless they are to be skipped.
 pub(super) async fn read_input(
     options: &PrepareOptions,
-    data_files: Option<Vec<PathBuf>>,
+    data_files: Option<Vec<InputFile>>,
     work: &Path,
     progress: &Progress,
 ) -> Result<Input> {
@@ -82,7 +83,7 @@ fn numbered_name(index: usize, file: &Path) -> String {
 
 /// What DataFusion reads: copies without the bad records, so that it sees only records it can read.
 fn readable_location(source: &CsvSource, rejections: &[Rejection], work: &Path) -> Result<String> {
-    let readable = if rejections.is_empty() && !source.path.is_dir() {
+    let readable = if rejections.is_empty() && source.files.len() == 1 && !source.path.is_dir() {
         source.files[0].clone()
     } else if rejections.is_empty() {
         // DataFusion would read every file of the directory, not only its `*.csv`: it reads links to them.

@@ -1,17 +1,18 @@
 //! The tokenizer, loaded and checked before any data is read.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use super::options::PrepareOptions;
+use super::sources::Sources;
 use crate::engine::Cluster;
 use crate::error::{Error, Result};
 
 /// The vocabulary a run tokenizes with.
 pub(super) struct Vocabulary {
-    /// Its file, resolved.
-    pub path: PathBuf,
+    /// What `summary.json` records: the file, resolved, or its URL.
+    pub name: String,
     pub sha256: String,
     /// What `tokenize` is given: the path locally; on a cluster, whose executors may not have the file, the
     /// tokenizer itself.
@@ -20,11 +21,9 @@ pub(super) struct Vocabulary {
     pub pad_id: i64,
 }
 
-/// Loads and checks the tokenizer of `--vocab`.
-pub(super) fn load(options: &PrepareOptions) -> Result<Vocabulary> {
-    let path = std::fs::canonicalize(&options.vocab).map_err(|error| {
-        Error::input(&options.vocab, format!("tokenizer file '{}' cannot be opened: {error}", options.vocab.display()))
-    })?;
+/// Loads and checks the tokenizer of `--vocab` (fetched into `work` from a store).
+pub(super) async fn load(options: &PrepareOptions, sources: &Sources, work: &Path) -> Result<Vocabulary> {
+    let (path, name) = sources.vocab(work).await?;
     let bytes = std::fs::read(&path).map_err(|error| Error::io(&path, error))?;
     let tokenizer = mlprep_udfs::tokenizer::load_tokenizer_file(&path, &bytes)?;
     let sha256: String = Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect();
@@ -33,5 +32,5 @@ pub(super) fn load(options: &PrepareOptions) -> Result<Vocabulary> {
         Cluster::Standalone | Cluster::Remote(_) => String::from_utf8(bytes)
             .map_err(|_| Error::input(&path, format!("tokenizer file '{}' is not UTF-8", path.display())))?,
     };
-    Ok(Vocabulary { path, sha256, argument, pad_id: tokenizer.pad_id() })
+    Ok(Vocabulary { name, sha256, argument, pad_id: tokenizer.pad_id() })
 }

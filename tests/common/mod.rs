@@ -10,6 +10,8 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
+pub mod moto;
+
 /// `../shared/data` beside the checkout, or `$MLPREP_SHARED_DATA`.
 pub fn shared_data() -> PathBuf {
     let directory = std::env::var_os("MLPREP_SHARED_DATA")
@@ -243,4 +245,35 @@ pub fn record_starts(csv: &[u8]) -> Vec<usize> {
         starts.push(record.position().unwrap().byte() as usize);
     }
     starts
+}
+
+/// Reads the child's stderr until it says it paused at `point`; fails if it ends first or takes over 120 s.
+pub fn wait_for_pause(child: &mut std::process::Child, point: &str) -> std::io::BufReader<std::process::ChildStderr> {
+    assert!(
+        cfg!(debug_assertions),
+        "this test stops mlprep at a pause point, which only debug builds have: run it without --release"
+    );
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let expected = format!("mlprep: paused at {point}");
+    let started = std::time::Instant::now();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(read > 0, "mlprep ended before it paused at {point}");
+        if line.trim_end() == expected {
+            return stderr;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "mlprep did not pause at {point} within 120 s"
+        );
+    }
+}
+
+/// Sends `signal` to the child by its PID (only to the process this test started).
+pub fn send(child: &std::process::Child, signal: &str) {
+    let status =
+        std::process::Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+    assert!(status.success(), "kill -{signal} failed");
 }

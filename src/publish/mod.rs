@@ -15,6 +15,8 @@ use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
+pub mod store;
+
 /// The file that marks a directory as a complete mlprep output: written last, and what `--overwrite` looks
 /// for before it replaces a directory.
 pub const SUMMARY_FILE: &str = "summary.json";
@@ -300,10 +302,14 @@ fn inspect(directory: &Path) -> Result<Found, OutputError> {
     })
 }
 
-/// Whether `path` is a `summary.json` mlprep wrote: a JSON object with mlprep's version.
+/// Whether `path` is a `summary.json` mlprep wrote.
 fn is_mlprep_summary(path: &Path) -> bool {
-    let Ok(text) = std::fs::read(path) else { return false };
-    serde_json::from_slice::<serde_json::Value>(&text).is_ok_and(|summary| summary[SUMMARY_MARK].is_string())
+    std::fs::read(path).is_ok_and(|bytes| is_mlprep_summary_bytes(&bytes))
+}
+
+/// Whether `bytes` are a `summary.json` mlprep wrote: a JSON object with mlprep's version.
+fn is_mlprep_summary_bytes(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|summary| summary[SUMMARY_MARK].is_string())
 }
 
 /// The first entries of `directory` (sorted, directories with a trailing `/`) and how many it has.
@@ -516,6 +522,43 @@ fn sync_path(path: &Path) -> Result<(), OutputError> {
 /// Flushes the directory holding `path`, so that a rename into it is on disk.
 fn sync_parent(path: &Path) -> Result<(), OutputError> {
     path.parent().map_or(Ok(()), sync_path)
+}
+
+/// A local scratch directory, in the system's temporary directory, removed when dropped (and by
+/// [`remove_unfinished`] when a signal stops the run): where a run whose output goes to an object store writes
+/// before it uploads.
+#[derive(Debug)]
+pub struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    pub fn create() -> Result<Self, OutputError> {
+        let temporary = std::env::temp_dir();
+        for attempt in 0u32.. {
+            let path = temporary.join(format!("mlprep-{}-{attempt}", std::process::id()));
+            match std::fs::create_dir(&path) {
+                Ok(()) => {
+                    UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(path.clone());
+                    return Ok(Self { path });
+                }
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(error) => return Err(OutputError::Io { path, source: error }),
+            }
+        }
+        unreachable!("an unbounded range ends")
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+        UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).retain(|path| *path != self.path);
+    }
 }
 
 /// Removes the staging directories of runs that were stopped before they published or discarded them (call it
