@@ -267,7 +267,7 @@ fn store_errors_name_the_url_and_leave_nothing() {
             temporary.path(),
             &["--data", "s3://errors/in/missing.csv", "--vocab", vocab, "--out", local],
         ),
-        &["s3://errors/in/missing.csv", "no object at this key, and no CSV objects"],
+        &["s3://errors/in/missing.csv", "no object at this key, and no input objects"],
     );
     fails(
         &mut prepare(

@@ -18,10 +18,10 @@ const DEFAULT_FILE_SIZE_TEXT: &str = "32M";
 
 #[derive(Args)]
 pub struct PrepareArgs {
-    /// Input CSV with a header (id, created_on, title, description, tag), or a directory of them; plain or
-    /// compressed (.gz, .bz2, .xz, .zst). Without it, mlprep generates a synthetic dataset and a vocabulary
-    /// beside DIR and uses them.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Input CSV with a header (id, created_on, title, description, tag), Parquet or JSON Lines file, or a
+    /// directory of them, local or s3://; plain or compressed (.gz, .bz2, .xz, .zst). Without it, mlprep
+    /// generates a synthetic dataset and a vocabulary beside DIR and uses them.
+    #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
     /// Tokenizer: a BERT vocab.txt or a HuggingFace tokenizer.json. Required with --data.
     #[arg(long, value_name = "VOCAB")]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::formats::Format;
 use crate::error::{Error, Result};
 
 /// `--on-bad-rows`.
@@ -33,7 +34,7 @@ const SHOWN: usize = 20;
 pub struct RejectedRow {
     /// The input file the row is in.
     pub file: String,
-    /// 1-based line of the input file where the row starts.
+    /// 1-based line of the input file where the row starts (for Parquet, its 1-based row).
     pub line: u64,
     /// What is wrong, without the row's values: the key of `summary.json`'s count per reason.
     pub kind: &'static str,
@@ -47,7 +48,12 @@ pub struct RejectedRow {
 pub fn bad_rows_error(input: &Path, rows: &[RejectedRow]) -> Error {
     let input_name = input.display().to_string();
     let at = |row: &RejectedRow| {
-        if row.file == input_name { format!("line {}", row.line) } else { format!("{} line {}", row.file, row.line) }
+        let unit = Format::of_input(Path::new(&row.file)).position_name();
+        if row.file == input_name {
+            format!("{unit} {}", row.line)
+        } else {
+            format!("{} {unit} {}", row.file, row.line)
+        }
     };
     let shown: Vec<String> = rows.iter().take(SHOWN).map(|row| format!("  {}: {}", at(row), row.reason)).collect();
     let more = if rows.len() > SHOWN { format!("\n  … and {} more", rows.len() - SHOWN) } else { String::new() };

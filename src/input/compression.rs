@@ -57,20 +57,25 @@ impl Compression {
     }
 }
 
-/// Whether a file of an input directory is read: `NAME.csv`, plain or compressed (`NAME.csv.gz`, …).
-pub fn is_csv_file_name(path: &Path) -> bool {
+/// The extensions of the inputs mlprep reads (after any compression's): CSV, Parquet, JSON Lines.
+const INPUT_EXTENSIONS: [&str; 4] = ["csv", "parquet", "jsonl", "ndjson"];
+
+/// Whether a file of an input directory is read: `NAME.csv`, `NAME.parquet`, `NAME.jsonl` or `NAME.ndjson`, plain
+/// or compressed (`NAME.csv.gz`, …).
+pub fn is_input_file_name(path: &Path) -> bool {
     let plain = match Compression::of(path) {
         Some(_) => path.file_stem().map(Path::new),
         None => Some(path),
     };
-    plain.and_then(Path::extension).is_some_and(|extension| extension == "csv")
+    plain.and_then(Path::extension).is_some_and(|extension| INPUT_EXTENSIONS.iter().any(|known| extension == *known))
 }
 
 /// The name of the decompressed copy of `path`: its name without the compression's extension, ending in
-/// `.csv` (what DataFusion reads from a directory).
+/// `.csv` (what DataFusion reads from a directory) unless it names another input format (`x.jsonl.gz`).
 pub fn plain_name(path: &Path) -> PathBuf {
     let stem = PathBuf::from(path.file_stem().unwrap_or_default());
-    if stem.extension().is_some_and(|extension| extension == "csv") { stem } else { stem.with_extension("csv") }
+    let known = stem.extension().is_some_and(|extension| INPUT_EXTENSIONS.iter().any(|known| extension == *known));
+    if known { stem } else { stem.with_extension("csv") }
 }
 
 /// Decompresses the file `local` into the new file `out`. A stream that is corrupt or cut short is an error
@@ -110,10 +115,13 @@ mod tests {
         assert_eq!(Compression::of(Path::new("data.csv.zst")), Some(Compression::Zstd));
         assert_eq!(Compression::of(Path::new("data.csv")), None);
         assert_eq!(Compression::of(Path::new("gz")), None);
-        assert!(is_csv_file_name(Path::new("d/part.csv.bz2")));
-        assert!(is_csv_file_name(Path::new("d/part.csv")));
-        assert!(!is_csv_file_name(Path::new("d/part.gz")));
-        assert!(!is_csv_file_name(Path::new("d/part.txt.xz")));
+        assert!(is_input_file_name(Path::new("d/part.csv.bz2")));
+        assert!(is_input_file_name(Path::new("d/part.csv")));
+        assert!(is_input_file_name(Path::new("d/part.parquet")));
+        assert!(is_input_file_name(Path::new("d/part.jsonl.gz")));
+        assert!(!is_input_file_name(Path::new("d/part.gz")));
+        assert!(!is_input_file_name(Path::new("d/part.txt.xz")));
+        assert_eq!(plain_name(Path::new("d/part.jsonl.zst")), Path::new("part.jsonl"));
         assert_eq!(plain_name(Path::new("d/part.csv.xz")), Path::new("part.csv"));
         assert_eq!(plain_name(Path::new("d/projects.gz")), Path::new("projects.csv"));
     }

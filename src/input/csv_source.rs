@@ -9,10 +9,11 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::csv::reader::Format;
+use datafusion::arrow::csv::reader::Format as CsvFormat;
 use datafusion::arrow::datatypes::{DataType, Schema};
 
-use super::compression::{Compression, decompress, is_csv_file_name, plain_name};
+use super::compression::{Compression, decompress, is_input_file_name, plain_name};
+use super::formats::{Format, Positions, convert_to_csv};
 use super::record_scan::{CheckedColumn, Rejection};
 use crate::engine::location::Location;
 use crate::error::{Error, Result};
@@ -45,8 +46,11 @@ pub struct CsvSource {
     /// The CSV files as the user gave them: `path` itself, or the directory's `*.csv` files (plain or
     /// compressed) in name order. Messages name these.
     pub origins: Vec<PathBuf>,
-    /// The plain CSV files read: `origins[i]` itself, or its decompressed copy.
+    /// The plain CSV files read: `origins[i]` itself, or its decompressed or converted copy.
     pub files: Vec<PathBuf>,
+    /// For a file converted from Parquet or JSON Lines, where its records were in the original
+    /// ([`CsvSource::position`]).
+    pub positions: Vec<Option<Positions>>,
     pub schema: Schema,
     /// The bytes of the files' records (headers not counted), together: the same whichever way the rows
     /// are cut into files.
@@ -69,7 +73,7 @@ impl CsvSource {
     pub fn inspect_files(path: &Path, files: Vec<InputFile>, work: Option<&Path>) -> Result<Self> {
         let absolute = if Location::is_url(path) { path.to_path_buf() } else { absolute(path) };
         let origins: Vec<PathBuf> = files.iter().map(|file| file.origin.clone()).collect();
-        let files = plain_files(&files, work)?;
+        let (files, positions): (Vec<PathBuf>, Vec<Option<Positions>>) = plain_files(&files, work)?.into_iter().unzip();
         let mut size = 0;
         let mut first: Option<(PathBuf, Vec<Vec<u8>>)> = None;
         for (read, file) in files.iter().zip(&origins) {
@@ -117,14 +121,20 @@ impl CsvSource {
                 break;
             }
         }
-        let (schema, _) = Format::default()
+        let (schema, _) = CsvFormat::default()
             .with_header(true)
             .infer_schema(&sample[..], Some(INFERENCE_RECORDS))
             .map_err(|error| Error::input(&path, format!("input CSV '{}': {error}", path.display())))?;
         if !any_record {
             return Err(Error::input(&path, format!("input CSV '{}' has a header but no rows", path.display())));
         }
-        Ok(Self { path: absolute, origins, files, schema, size })
+        Ok(Self { path: absolute, origins, files, positions, schema, size })
+    }
+
+    /// Where the record that starts on line `csv_line` of file `file` is in the file the user gave: the same
+    /// line for CSV, the line of a JSON Lines file, the 1-based row of a Parquet file.
+    pub fn position(&self, file: usize, csv_line: u64) -> u64 {
+        self.positions[file].as_ref().and_then(|positions| positions.of(csv_line)).unwrap_or(csv_line)
     }
 
     /// Fails naming the file and the columns it has when one of `columns` is missing.
@@ -272,41 +282,55 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// The plain CSV files of `files`: each itself, or, when compressed, its copy decompressed into
-/// `work/decompressed/`.
-fn plain_files(files: &[InputFile], work: Option<&Path>) -> Result<Vec<PathBuf>> {
+/// The plain CSV files of `files`: each itself, or its copy decompressed into `work/decompressed/` and, for
+/// Parquet and JSON Lines, converted into `work/converted/` (with where its records were).
+fn plain_files(files: &[InputFile], work: Option<&Path>) -> Result<Vec<(PathBuf, Option<Positions>)>> {
     let mut plain = Vec::with_capacity(files.len());
     for (index, file) in files.iter().enumerate() {
-        let Some(compression) = Compression::of(&file.origin) else {
-            plain.push(file.local.clone());
+        let compression = Compression::of(&file.origin);
+        let format = Format::of_input(&file.origin);
+        if compression.is_none() && format == Format::Csv {
+            plain.push((file.local.clone(), None));
             continue;
-        };
+        }
         let Some(work) = work else {
             return Err(Error::Configuration(format!(
-                "input CSV '{}' is {}-compressed: only `mlprep prepare` reads compressed input",
+                "input '{}' is {}: only `mlprep prepare` reads it",
                 file.origin.display(),
-                compression.name()
+                compression.map_or("not CSV", Compression::name)
             )));
         };
-        // One directory per file: `a.csv` and `a.csv.gz` may both be inputs.
-        let directory = work.join("decompressed").join(format!("{index:05}"));
+        let mut local = file.local.clone();
+        if let Some(compression) = compression {
+            // One directory per file: `a.csv` and `a.csv.gz` may both be inputs.
+            let directory = work.join("decompressed").join(format!("{index:05}"));
+            std::fs::create_dir_all(&directory).map_err(|error| Error::io(&directory, error))?;
+            let copy = directory.join(plain_name(&file.origin));
+            decompress(&local, &file.origin, compression, &copy)?;
+            local = copy;
+        }
+        if format == Format::Csv {
+            plain.push((local, None));
+            continue;
+        }
+        let directory = work.join("converted").join(format!("{index:05}"));
         std::fs::create_dir_all(&directory).map_err(|error| Error::io(&directory, error))?;
-        let copy = directory.join(plain_name(&file.origin));
-        decompress(&file.local, &file.origin, compression, &copy)?;
-        plain.push(copy);
+        let copy = directory.join(Path::new(local.file_name().unwrap_or_default()).with_extension("csv"));
+        let positions = convert_to_csv(&local, &file.origin, format, &copy)?;
+        plain.push((copy, Some(positions)));
     }
     Ok(plain)
 }
 
-/// The CSV files directly in `directory`, plain (`*.csv`) or compressed (`*.csv.gz`, `.bz2`, `.xz`, `.zst`),
-/// in name order.
+/// The input files directly in `directory`: CSV, Parquet or JSON Lines (`*.csv`, `*.parquet`, `*.jsonl`,
+/// `*.ndjson`), plain or compressed (`.gz`, `.bz2`, `.xz`, `.zst`), in name order.
 pub fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
     let io =
         |error: std::io::Error| Error::input(&directory, format!("input directory '{}': {error}", directory.display()));
     let mut files = Vec::new();
     for entry in std::fs::read_dir(directory).map_err(io)? {
         let path = entry.map_err(io)?.path();
-        if path.is_file() && is_csv_file_name(&path) {
+        if path.is_file() && is_input_file_name(&path) {
             files.push(path);
         }
     }
@@ -314,7 +338,10 @@ pub fn csv_files_in(directory: &Path) -> Result<Vec<PathBuf>> {
     if files.is_empty() {
         return Err(Error::input(
             &directory,
-            format!("input directory '{}' has no .csv file (plain or .gz, .bz2, .xz, .zst)", directory.display()),
+            format!(
+                "input directory '{}' has no .csv, .parquet, .jsonl or .ndjson file (plain or .gz, .bz2, .xz, .zst)",
+                directory.display()
+            ),
         ));
     }
     Ok(files)

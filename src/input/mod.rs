@@ -5,6 +5,7 @@ pub mod bad_rows;
 pub mod classes;
 pub mod compression;
 pub mod csv_source;
+pub mod formats;
 pub mod record_scan;
 
 pub use csv_source::CsvSource;

@@ -36,7 +36,7 @@ pub(crate) fn rejected_rows(
         .zip(texts)
         .map(|(rejection, record)| RejectedRow {
             file: source.origins[rejection.file].display().to_string(),
-            line: rejection.line,
+            line: source.position(rejection.file, rejection.line),
             kind: rejection.kind,
             reason: rejection.reason.clone(),
             record,
@@ -96,7 +96,10 @@ fn rows_with_values(
     let found: Vec<(String, Rejection)> = source
         .records_with(column, values)?
         .into_iter()
-        .filter(|(_, record)| !listed.contains(&(source.origins[record.file].to_string_lossy().as_ref(), record.line)))
+        .filter(|(_, record)| {
+            let position = source.position(record.file, record.line);
+            !listed.contains(&(source.origins[record.file].to_string_lossy().as_ref(), position))
+        })
         .collect();
     if found.len() as u64 != expected {
         return Err(Error::Accounting(format!("{expected} rows {what}, but {} were found in the input", found.len())));
@@ -110,7 +113,7 @@ fn rows_with_values(
             let (kind, reason) = describe(&value);
             RejectedRow {
                 file: source.origins[location.file].display().to_string(),
-                line: location.line,
+                line: source.position(location.file, location.line),
                 kind,
                 reason,
                 record,

@@ -64,9 +64,10 @@ pub(super) async fn read_input(
         return Err(Error::input(
             &source.path,
             format!(
-                "no row of input CSV '{}' can be prepared: all {} are bad rows, e.g. line {}: {}; nothing was written",
+                "no row of input '{}' can be prepared: all {} are bad rows, e.g. {} {}: {}; nothing was written",
                 source.path.display(),
                 scan.records,
+                crate::input::formats::Format::of_input(Path::new(&rejected[0].file)).position_name(),
                 rejected[0].line,
                 rejected[0].reason
             ),

@@ -9,7 +9,7 @@ use crate::engine::location::{Location, ObjectUrl};
 use crate::engine::storage::ObjectStores;
 use crate::error::{Error, Result};
 use crate::input::classes::{load_classes, parse_classes};
-use crate::input::compression::is_csv_file_name;
+use crate::input::compression::is_input_file_name;
 use crate::input::csv_source::{InputFile, csv_files_in};
 use crate::publish::ReadPath;
 use crate::publish::store::ReadUrl;
@@ -139,7 +139,7 @@ async fn data_objects(url: &ObjectUrl, is_prefix: bool) -> Result<Vec<ObjectUrl>
         .list_here()
         .await?
         .into_iter()
-        .filter(|object| object.location.filename().is_some_and(|name| is_csv_file_name(Path::new(name))))
+        .filter(|object| object.location.filename().is_some_and(|name| is_input_file_name(Path::new(name))))
         .map(|object| url.at(object.location))
         .collect();
     if objects.is_empty() {
@@ -147,7 +147,8 @@ async fn data_objects(url: &ObjectUrl, is_prefix: bool) -> Result<Vec<ObjectUrl>
         return Err(Error::input(
             Path::new(&url.url()),
             format!(
-                "input '{}': {what} CSV objects (*.csv, *.csv.gz, .bz2, .xz, .zst) directly under this prefix",
+                "input '{}': {what} input objects (*.csv, *.parquet, *.jsonl, *.ndjson, plain or .gz, .bz2, .xz, .zst) \
+                 directly under this prefix",
                 url.url()
             ),
         ));
