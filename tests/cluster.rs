@@ -3,13 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cluster::{job_directories, start_cluster};
 use common::{assert_matches_golden, assert_same_files, dataset_csv, scibert_vocab};
 use mlprep::{Cluster, PrepareOptions, SessionOptions, prepare};
 
@@ -37,133 +35,6 @@ async fn standalone_cluster_output_is_identical_to_the_local_run() {
         .unwrap();
     assert_matches_golden(&standalone);
     assert_same_files(&standalone, &local, "between the standalone cluster and the local run");
-}
-
-/// Processes this test started: each is killed by its PID when the guard drops, also when the test fails.
-struct Processes {
-    children: Vec<(String, Child)>,
-    logs: Vec<(String, Arc<Mutex<String>>)>,
-}
-
-impl Processes {
-    fn new() -> Self {
-        Self { children: Vec::new(), logs: Vec::new() }
-    }
-
-    /// Starts `mlprep ARGS`, collecting its stderr (Ballista's log) under `name`.
-    fn start(&mut self, name: &str, args: &[&str]) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mlprep"))
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        self.children.push((name.to_owned(), child));
-        self.logs.push((name.to_owned(), log));
-    }
-
-    fn log(&self, name: &str) -> String {
-        self.logs.iter().find(|(n, _)| n == name).map(|(_, log)| log.lock().unwrap().clone()).unwrap_or_default()
-    }
-
-    /// Waits until `name`'s log contains `text`, failing with the log after `timeout`.
-    fn wait_for(&self, name: &str, text: &str, timeout: Duration) {
-        let start = Instant::now();
-        while !self.log(name).contains(text) {
-            assert!(
-                start.elapsed() < timeout,
-                "{name} did not log {text:?} within {timeout:?}; its log:\n{}",
-                self.log(name)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn kill(&mut self, name: &str) {
-        if let Some((_, child)) = self.children.iter_mut().find(|(n, _)| n == name) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A scheduler and two executors (`a`, `b`) with their own work directories, registered and ready.
-fn start_cluster(work: &Path, executor_timeout_seconds: u64) -> (Processes, String) {
-    let mut processes = Processes::new();
-    let scheduler_port = free_port().to_string();
-    let timeout = executor_timeout_seconds.to_string();
-    processes
-        .start("scheduler", &["scheduler", "--bind-port", &scheduler_port, "--executor-timeout-seconds", &timeout]);
-    // Executors give up when the scheduler is not there yet: start them once it accepts connections.
-    let started = Instant::now();
-    while std::net::TcpStream::connect(format!("127.0.0.1:{scheduler_port}")).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the scheduler does not accept connections on port {scheduler_port} after 60 s; its log:\n{}",
-            processes.log("scheduler")
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    for name in ["a", "b"] {
-        let work_dir = work.join(format!("executor-{name}"));
-        std::fs::create_dir_all(&work_dir).unwrap();
-        let (flight, grpc) = (free_port().to_string(), free_port().to_string());
-        processes.start(
-            name,
-            &[
-                "executor",
-                "--executor-id",
-                &format!("executor-{name}"),
-                "--bind-port",
-                &flight,
-                "--bind-grpc-port",
-                &grpc,
-                "--scheduler-port",
-                &scheduler_port,
-                "--work-dir",
-                work_dir.to_str().unwrap(),
-                "--concurrent-tasks",
-                "2",
-                "--executor-heartbeat-interval-seconds",
-                "1",
-            ],
-        );
-    }
-    // Executors poll the scheduler for tasks (pull-staged scheduling); their first poll registers them.
-    for name in ["a", "b"] {
-        processes.wait_for(name, "Starting poll work loop with scheduler", Duration::from_secs(60));
-    }
-    (processes, format!("df://127.0.0.1:{scheduler_port}"))
-}
-
-/// Job directories an executor created under its work directory: one per job it ran tasks of.
-fn job_directories(work_dir: &Path) -> usize {
-    std::fs::read_dir(work_dir)
-        .map_or(0, |entries| entries.filter_map(Result::ok).filter(|entry| entry.path().is_dir()).count())
 }
 
 fn run_prepare(args: &[&str]) -> std::process::Output {

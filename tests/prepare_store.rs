@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::cluster::{Processes, job_directories, start_cluster_with};
 use common::moto::{MotoServer, mlprep_at};
 use common::{dataset_csv, file_bytes, scibert_vocab, send, wait_for_pause};
 use rand::{Rng, SeedableRng};
@@ -337,4 +338,59 @@ fn a_large_output_file_is_uploaded_in_parts() {
     assert!(largest > 11 << 20, "the largest file has {largest} bytes: too small to need several parts");
     let (files, _) = without_locations(bucket.objects("out"));
     assert!(files == without_locations(file_bytes(&local)).0);
+}
+
+/// A cluster of a scheduler and two executors that share no directory with the client or each other, and whose
+/// environment has credentials but no endpoint: the client's `s3.*` settings take them to the store, they read
+/// the input and write the output there themselves, and the output is the local run's.
+#[test]
+fn a_cluster_without_a_shared_directory_prepares_from_and_to_a_bucket() {
+    let directory = tempfile::tempdir().unwrap();
+    let temporary = tempfile::tempdir().unwrap();
+    let server = MotoServer::start();
+    let bucket = server.bucket("cluster");
+    let csv = std::fs::read(dataset_csv()).unwrap();
+    bucket.put("in/dataset.csv", csv.clone());
+    bucket.put("gz/dataset.csv.gz", gzip(&csv));
+    let environment = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_ENDPOINT_URL", ""),
+        ("AWS_ALLOW_HTTP", ""),
+    ];
+    let executors = directory.path().join("executors");
+    let (processes, cluster) = start_cluster_with(Processes::with_environment(&environment), &executors, 30);
+
+    // Several buckets, so the files are renumbered in the store.
+    let options = ["--partitions", "2", "--file-size", "20000"];
+    let local = directory.path().join("local");
+    let vocab = scibert_vocab();
+    let vocab = vocab.to_str().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mlprep"));
+    command.args(["prepare", "--data", dataset_csv().to_str().unwrap(), "--vocab", vocab, "--out"]).arg(&local);
+    command.args(options);
+    run(command);
+    let (expected, _) = without_locations(file_bytes(&local));
+
+    // The object as it is; the decompressed copy of a compressed object, uploaded for the executors.
+    for (data, out) in [("s3://cluster/in/dataset.csv", "out-a"), ("s3://cluster/gz/", "out-b")] {
+        let url = format!("s3://cluster/{out}");
+        let mut command = prepare(
+            &server,
+            temporary.path(),
+            &["--data", data, "--vocab", vocab, "--out", &url, "--cluster", &cluster],
+        );
+        command.args(options);
+        run(command);
+        let (files, _) = without_locations(bucket.objects(out));
+        assert!(files == expected, "{out} differs from the local run's output");
+    }
+    for name in ["a", "b"] {
+        let work_dir = executors.join(format!("executor-{name}"));
+        assert!(job_directories(&work_dir) > 0, "executor {name} ran no task; its log:\n{}", processes.log(name));
+    }
+    assert!(bucket.keys().iter().all(|key| !key.contains(".tmp-")), "{:?}", bucket.keys());
+    assert_empty(temporary.path());
 }

@@ -21,10 +21,12 @@ use datafusion::common::DataFusionError;
 
 use crate::error::{Error, Result};
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::session::{SessionOptions, configure, runtime_env, with_mlprep_settings};
+use super::storage::StoresBySettings;
 
 /// A client session state for Ballista: Ballista's configuration, mlprep's settings and functions.
 fn client_state(options: &SessionOptions) -> Result<SessionState> {
@@ -74,9 +76,13 @@ pub async fn remote_context(url: &str, options: &SessionOptions) -> Result<Sessi
 }
 
 /// The scheduler's sessions: Ballista's default session (its optimizer rules and functions) with mlprep's
-/// settings and functions added.
-fn scheduler_session(config: SessionConfig) -> datafusion::common::Result<SessionState> {
-    let mut state = default_session_builder(with_mlprep_settings(config))?;
+/// settings and functions added, and the object stores the client's `s3.*` settings name (the scheduler lists
+/// the files of a table when it plans).
+fn scheduler_session(stores: &StoresBySettings, config: SessionConfig) -> datafusion::common::Result<SessionState> {
+    let config = with_mlprep_settings(config);
+    let runtime = RuntimeEnvBuilder::new().with_object_store_registry(stores.for_config(&config)).build_arc()?;
+    let state = default_session_builder(config)?;
+    let mut state = SessionStateBuilder::new_from_existing(state).with_runtime_env(runtime).build();
     mlprep_udfs::register_all(&mut state)?;
     Ok(state)
 }
@@ -135,7 +141,8 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
     };
     // Look for dead executors at least twice per timeout, so a lost executor is noticed within it.
     config.expire_dead_executor_interval_seconds = (options.executor_timeout_seconds / 2).clamp(1, 15);
-    config.override_session_builder = Some(Arc::new(scheduler_session));
+    let stores = Arc::new(StoresBySettings::default());
+    config.override_session_builder = Some(Arc::new(move |config| scheduler_session(&stores, config)));
     config.override_config_producer = Some(Arc::new(|| with_mlprep_settings(SessionConfig::new_with_ballista())));
     let cluster = BallistaCluster::new_from_config(&config).await.map_err(ballista_error)?;
     start_server(cluster, address, Arc::new(config)).await.map_err(ballista_error)
@@ -176,10 +183,11 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         scheduler_host: options.scheduler_host,
         scheduler_port: options.scheduler_port,
         vcores: options.concurrent_tasks,
-        work_dir: options.work_dir,
+        work_dir: options.work_dir.clone(),
         memory_pool_size: options.memory_pool_size,
         task_scheduling_policy: options.scheduling_policy,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&functions))),
+        override_runtime_producer: Some(executor_runtime(options.work_dir.clone())),
         override_config_producer: Some(Arc::new(|| with_mlprep_settings(SessionConfig::new_with_ballista()))),
         ..Default::default()
     };
@@ -191,6 +199,19 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         config.executor_id, options.external_host, config.grpc_port
     ));
     start_executor_process(Arc::new(config)).await.map_err(ballista_error)
+}
+
+/// An executor's runtime for a session: spill files in its work directory, and the object stores the session's
+/// `s3.*` settings name (Ballista sets the memory pool on top).
+fn executor_runtime(work_dir: Option<String>) -> ballista_core::RuntimeProducer {
+    let stores = Arc::new(StoresBySettings::default());
+    Arc::new(move |config: &SessionConfig| {
+        let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(stores.for_config(config));
+        if let Some(directory) = &work_dir {
+            runtime = runtime.with_temp_file_path(directory);
+        }
+        runtime.build_arc()
+    })
 }
 
 fn ballista_error(error: ballista_core::error::BallistaError) -> Error {

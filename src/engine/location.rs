@@ -45,6 +45,63 @@ impl Location {
     pub fn is_url(path: &Path) -> bool {
         path.to_string_lossy().contains("://")
     }
+
+    /// The file or directory (object or prefix) `name` (`/`-separated) under this one.
+    pub fn join(&self, name: &str) -> Self {
+        match self {
+            Self::Local(path) => Self::Local(path.join(name)),
+            Self::Object(url) => Self::Object(url.join(name)),
+        }
+    }
+
+    /// What SQL calls it (`LOCATION`, `COPY ... TO`): the path, or the URL.
+    pub fn to_sql(&self) -> String {
+        match self {
+            Self::Local(path) => path.to_string_lossy().into_owned(),
+            Self::Object(url) => url.url(),
+        }
+    }
+
+    /// Makes the directory and its parents (a store has no directories: nothing to make).
+    pub fn create_dir_all(&self) -> Result<()> {
+        match self {
+            Self::Local(path) => std::fs::create_dir_all(path).map_err(|error| Error::io(path, error)),
+            Self::Object(_) => Ok(()),
+        }
+    }
+
+    /// Removes the file or object.
+    pub async fn remove_file(&self) -> Result<()> {
+        match self {
+            Self::Local(path) => std::fs::remove_file(path).map_err(|error| Error::io(path, error)),
+            Self::Object(url) => url.delete(&url.key).await,
+        }
+    }
+
+    /// Moves the file or object to `to`, of the same kind (in a store: a copy, then a delete).
+    pub async fn rename_to(&self, to: &Self) -> Result<()> {
+        match (self, to) {
+            (Self::Local(from), Self::Local(to)) => std::fs::rename(from, to).map_err(|error| Error::io(from, error)),
+            (Self::Object(from), Self::Object(to)) => {
+                from.copy(&from.key, &to.key).await?;
+                from.delete(&from.key).await
+            }
+            _ => Err(Error::Internal(format!("'{}' cannot be moved to '{}'", self.to_sql(), to.to_sql()))),
+        }
+    }
+
+    /// Removes the directory and everything under it (every object under the prefix).
+    pub async fn remove_all(&self) -> Result<()> {
+        match self {
+            Self::Local(path) => std::fs::remove_dir_all(path).map_err(|error| Error::io(path, error)),
+            Self::Object(url) => {
+                for object in url.list().await? {
+                    url.delete(&object.location).await?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// An object, or a prefix of objects, in a store.

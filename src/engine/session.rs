@@ -9,7 +9,7 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use super::storage::ObjectStores;
+use super::storage::{ObjectStores, S3Settings};
 use crate::error::{Error, Result};
 
 /// Where a session's queries run.
@@ -64,7 +64,9 @@ pub fn configure(config: SessionConfig, options: &SessionOptions) -> Result<Sess
         config
             .with_target_partitions(options.partitions)
             .with_batch_size(options.batch_size)
-            .with_information_schema(true),
+            .with_information_schema(true)
+            // Where this process finds the S3 store, sent with each query to a cluster.
+            .with_option_extension(S3Settings::from_env()),
     ))
 }
 
@@ -75,6 +77,11 @@ pub fn with_mlprep_settings(mut config: SessionConfig) -> SessionConfig {
     // re-deriving the common `tokenize(...)` there (apache/datafusion#25329): every row would be tokenized,
     // whatever split it is in. Keep expensive expressions where the query puts them.
     config.options_mut().optimizer.enable_leaf_expression_pushdown = false;
+    // The `s3.*` settings a client sends ([`S3Settings`]): known to every session, or a scheduler or executor
+    // would refuse them.
+    if config.options().extensions.get::<S3Settings>().is_none() {
+        config = config.with_option_extension(S3Settings::default());
+    }
     config
 }
 

@@ -7,7 +7,7 @@
 //! stages each row's text hash and split by range, then one aggregate per range, several at once, writes the
 //! hashes that rows share. The result is exactly the one aggregate's, whatever the number of ranges.
 
-use std::path::Path;
+use crate::engine::location::Location;
 
 use crate::error::{Error, Result};
 use crate::sql::ScriptRunner;
@@ -32,7 +32,7 @@ const SHARED_TEXTS_TABLE: &str = "shared_texts_by_range";
 /// table holding them (columns `text_hash`, `train_rows`, `val_rows`, as the script's own aggregate).
 pub(crate) async fn find_shared_texts(
     runner: &ScriptRunner,
-    work: &Path,
+    work: &Location,
     text_buckets: u64,
     rows: u64,
     concurrency: usize,
@@ -40,8 +40,8 @@ pub(crate) async fn find_shared_texts(
     let context = runner.context();
     let hashes = work.join("text_hashes");
     let shared = work.join("shared_texts");
-    std::fs::create_dir_all(&shared).map_err(|error| Error::io(&shared, error))?;
-    let locations = [("text_hashes", Param::path(&hashes)), ("shared_texts", Param::path(&shared))];
+    shared.create_dir_all()?;
+    let locations = [("text_hashes", Param::Text(hashes.to_sql())), ("shared_texts", Param::Text(shared.to_sql()))];
     let named =
         |name: &str, extra: &[(&str, Param)]| named_sql(runner, QUERIES, name, &[&locations[..], extra].concat());
 

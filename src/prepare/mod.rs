@@ -22,9 +22,9 @@ use datafusion::common::DataFusionError;
 
 use crate::error::{Error, Result};
 
-use crate::engine::connect;
 use crate::engine::location::{Location, ObjectUrl};
 use crate::engine::storage::ObjectStores;
+use crate::engine::{Cluster, connect};
 use crate::publish::store::StoreOutput;
 use crate::publish::{OutputDir, Scratch};
 use crate::sql::ScriptRunner;
@@ -59,7 +59,12 @@ pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
 async fn prepare_locally(options: &PrepareOptions, sources: &Sources) -> Result<PrepareReport> {
     let output = OutputDir::check(&options.out, options.overwrite, &sources.local_reads())?;
     let staging = output.stage()?;
-    match prepare_into(options, sources, staging.path()).await {
+    let result = async {
+        let staging = std::path::absolute(staging.path()).map_err(|error| Error::io(staging.path(), error))?;
+        prepare_into(options, sources, &Places::local(staging)).await
+    }
+    .await;
+    match result {
         Ok(mut report) => {
             let published = staging.publish()?;
             report.out = published.path;
@@ -76,17 +81,21 @@ async fn prepare_locally(options: &PrepareOptions, sources: &Sources) -> Result<
     }
 }
 
-/// Into a prefix of an object store: the output is written to a local scratch directory, uploaded under a
-/// staging prefix beside `out`, and published by copying it into `out` (`crate::publish::store`).
+/// Into a prefix of an object store, staged under a prefix beside it (`crate::publish::store`). Run locally,
+/// the output is written to a local scratch directory and uploaded; on a cluster, whose executors share no
+/// directory, the executors write it into the staging prefix themselves.
 async fn prepare_to_store(options: &PrepareOptions, sources: &Sources, out: ObjectUrl) -> Result<PrepareReport> {
     let output = StoreOutput::check(out, options.overwrite, &sources.object_reads()).await?;
     let scratch = Scratch::create()?;
     let staging = output.stage().await?;
-    let local = scratch.path().join("output");
     let result = async {
-        std::fs::create_dir(&local).map_err(|error| Error::io(&local, error))?;
-        let report = prepare_into(options, sources, &local).await?;
-        staging.upload(&local).await?;
+        let places = match options.session.cluster {
+            Cluster::Local => Places::local(scratch.path().join("output")),
+            Cluster::Standalone | Cluster::Remote(_) => Places::store(staging.url(), scratch.path()),
+        };
+        std::fs::create_dir_all(&places.description).map_err(|error| Error::io(&places.description, error))?;
+        let report = prepare_into(options, sources, &places).await?;
+        staging.upload(&places.description).await?;
         Ok(report)
     }
     .await;
@@ -102,6 +111,42 @@ async fn prepare_to_store(options: &PrepareOptions, sources: &Sources, out: Obje
                 Ok(()) => Err(error),
                 Err(left) => Err(Error::NotCleanedUp { left: Box::new(left), source: Box::new(error) }),
             }
+        }
+    }
+}
+
+/// Where a run writes.
+struct Places {
+    /// The output's data files, as SQL writes them (`${out}`): the staging directory, or the staging prefix.
+    out: Location,
+    /// Scratch space of the SQL (`${work}`), inside `out`; removed before the output is published.
+    work: Location,
+    /// Local scratch space: fetched, decompressed and converted inputs, the record scan's copies.
+    local_work: PathBuf,
+    /// Where the files that describe the output are written (`summary.json` and the like): `out`, or a local
+    /// directory uploaded beside the data files.
+    description: PathBuf,
+}
+
+impl Places {
+    /// Everything in the local directory `staging`.
+    fn local(staging: PathBuf) -> Self {
+        let work = staging.join(WORK_DIRECTORY);
+        Self {
+            out: Location::Local(staging.clone()),
+            work: Location::Local(work.clone()),
+            local_work: work,
+            description: staging,
+        }
+    }
+
+    /// The data in the staging prefix `staging`, the rest in the local directory `scratch`.
+    fn store(staging: &ObjectUrl, scratch: &Path) -> Self {
+        Self {
+            out: Location::Object(staging.clone()),
+            work: Location::Object(staging.join(WORK_DIRECTORY)),
+            local_work: scratch.join("work"),
+            description: scratch.join("description"),
         }
     }
 }
@@ -135,25 +180,33 @@ fn explain_memory_error(error: Error, options: &PrepareOptions) -> Error {
     )))
 }
 
-/// The pipeline, into the staging directory `staging`: one step after the other.
-async fn prepare_into(options: &PrepareOptions, sources: &Sources, staging: &Path) -> Result<PrepareReport> {
+/// The pipeline, into `places`: one step after the other.
+async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Places) -> Result<PrepareReport> {
     let progress = Progress::new(8);
 
-    let staging = std::path::absolute(staging).map_err(|error| Error::io(staging, error))?;
-    let work = staging.join(WORK_DIRECTORY);
-    std::fs::create_dir_all(&work).map_err(|error| Error::io(&work, error))?;
+    let work = &places.local_work;
+    std::fs::create_dir_all(work).map_err(|error| Error::io(work, error))?;
+    places.work.create_dir_all()?;
 
     progress.step("loading the tokenizer");
     // Before any data is read.
-    let vocabulary = vocabulary::load(options, sources, &work).await?;
+    let vocabulary = vocabulary::load(options, sources, work).await?;
     let known_classes = sources.classes().await?;
 
-    let data_files = sources.data_files(&options.data, &work).await?;
-    let input = scan::read_input(options, data_files, &work, &progress).await?;
+    let data_files = sources.data_files(&options.data, work).await?;
+    let input = scan::read_input(options, data_files, work, &progress).await?;
+    let data = match &places.work {
+        Location::Local(_) => input.location.clone(),
+        Location::Object(_) => scan::readable_in_store(&input, sources, &places.work.join("input")).await?,
+    };
+    // Executors that share no directory with this process can read nothing else.
+    if matches!(places.out, Location::Object(_)) && !Location::is_url(Path::new(&data)) {
+        return Err(Error::Internal(format!("a cluster writing to a store was to read the local path '{data}'")));
+    }
     let buckets = write::bucket_count(input.source.size, options.file_size);
 
     let params = params::to_sql([
-        ("data", Param::Text(input.location.clone())),
+        ("data", Param::Text(data)),
         ("columns", Param::Sql(input.source.column_definitions(&[&options.key, &options.stratify]))),
         ("key", Param::Identifier(options.key.clone())),
         ("stratify", Param::Identifier(options.stratify.clone())),
@@ -162,8 +215,8 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, staging: &Pat
         ("seed", Param::Integer(options.seed.into())),
         ("test_size", Param::Float(options.test_size)),
         ("vocab", Param::Text(vocabulary.argument.clone())),
-        ("out", Param::path(&staging)),
-        ("work", Param::path(&work)),
+        ("out", Param::Text(places.out.to_sql())),
+        ("work", Param::Text(places.work.to_sql())),
         ("pad_id", Param::Integer(vocabulary.pad_id.into())),
         ("buckets", Param::Integer(buckets.into())),
     ]);
@@ -186,15 +239,19 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, staging: &Pat
     let accepted = checks::accept(&mut runner, options, &input, known_classes.as_ref(), buckets, rows_staged).await?;
 
     progress.step("splitting");
-    let split = split::split(&mut runner, options, known_classes.as_ref(), buckets, accepted.rows, &work).await?;
+    let split =
+        split::split(&mut runner, options, known_classes.as_ref(), buckets, accepted.rows, &places.work).await?;
 
     progress.step("writing Parquet");
-    write::write_splits(&mut runner, &staging, buckets, &split, options.session.partitions).await?;
-    std::fs::remove_dir_all(&work).map_err(|error| Error::io(&work, error))?;
-    let summary = report::write_description(&staging, options, &vocabulary, &input, &accepted, &split)?;
+    write::write_splits(&mut runner, &places.out, buckets, &split, options.session.partitions).await?;
+    places.work.remove_all().await?;
+    if places.local_work.exists() {
+        std::fs::remove_dir_all(work).map_err(|error| Error::io(work, error))?;
+    }
+    let summary = report::write_description(&places.description, options, &vocabulary, &input, &accepted, &split)?;
 
     Ok(PrepareReport {
-        out: staging.clone(),
+        out: PathBuf::from(places.out.to_sql()),
         rows_read: input.records,
         rows_rejected: accepted.rejected.len() as u64,
         rows_deduplicated: accepted.rows_deduplicated,

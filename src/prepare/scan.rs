@@ -1,12 +1,15 @@
 //! The input's header and every record checked before any SQL reads it; what DataFusion is then given to read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::left_out::rejected_rows;
 use super::options::PrepareOptions;
 use super::progress::Progress;
+use super::sources::Sources;
+use crate::engine::location::Location;
 use crate::error::{Error, Result};
 use crate::input::bad_rows::{OnBadRows, RejectedRow, bad_rows_error};
+use crate::input::compression::Compression;
 use crate::input::csv_source::{CsvSource, InputFile};
 use crate::input::record_scan::{self, Rejection};
 
@@ -76,6 +79,36 @@ pub(super) async fn read_input(
     let location = readable_location(&source, &scan.rejections, work)?;
     let readable_records = scan.records - scan.rejections.len() as u64;
     Ok(Input { source, records: scan.records, readable_records, rejected, location })
+}
+
+/// What the executors of a cluster read when the input came from a store: the object itself when it is read as
+/// it is (one plain CSV object without bad records), otherwise the readable copies, uploaded under `prefix`.
+pub(super) async fn readable_in_store(input: &Input, sources: &Sources, prefix: &Location) -> Result<String> {
+    let as_it_is = input.source.files.len() == 1
+        && input.rejected.is_empty()
+        && input.source.positions[0].is_none()
+        && Compression::of(&input.source.origins[0]).is_none();
+    if let (true, Location::Object(_)) = (as_it_is, &sources.data) {
+        return Ok(input.source.origins[0].to_string_lossy().into_owned());
+    }
+    let Location::Object(prefix) = prefix else {
+        return Err(Error::Internal(format!("'{}' is not in a store", prefix.to_sql())));
+    };
+    let readable = Path::new(input.location.trim_end_matches('/'));
+    if readable.is_dir() {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(readable)
+            .map_err(|error| Error::io(readable, error))?
+            .map(|entry| entry.map(|entry| entry.path()).map_err(|error| Error::io(readable, error)))
+            .collect::<Result<_>>()?;
+        names.sort();
+        for file in names {
+            prefix.join(&file.file_name().unwrap_or_default().to_string_lossy()).upload(&file).await?;
+        }
+    } else {
+        prefix.join(&numbered_name(0, readable)).upload(readable).await?;
+    }
+    // DataFusion reads every `*.csv` object under a URL that ends with a slash.
+    Ok(format!("{}/", prefix.url()))
 }
 
 fn numbered_name(index: usize, file: &Path) -> String {

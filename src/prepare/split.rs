@@ -2,13 +2,13 @@
 //! lengths, the class indices and the leakage counts, each checked against its definition.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use datafusion::arrow::array::RecordBatch;
 use serde_json::{Value, json};
 
 use super::leakage::{find_shared_texts, text_bucket_count};
 use super::options::PrepareOptions;
+use crate::engine::location::Location;
 use crate::error::{Error, Result};
 use crate::sql::Param;
 use crate::sql::ScriptRunner;
@@ -46,7 +46,7 @@ pub(super) async fn split(
     known_classes: Option<&BTreeMap<String, i64>>,
     buckets: u64,
     rows_accepted: u64,
-    work: &Path,
+    work: &Location,
 ) -> Result<Split> {
     runner.run_script(scripts::SPLIT.path, scripts::SPLIT.text, None).await?;
     if let Some(classes) = known_classes {

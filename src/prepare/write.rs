@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::Array;
 
 use super::split::{Split, SplitReport};
+use crate::engine::location::Location;
 use crate::error::{Error, Result};
 use crate::sql::Param;
 use crate::sql::results::{copied_count, int64_column, run_at_once};
@@ -48,7 +49,7 @@ pub(crate) fn bucket_count(input_bytes: u64, file_size: u64) -> u64 {
 /// the last one, `last_val_bucket`, so the buckets after it get no validation `COPY` at all.
 pub(crate) async fn write_buckets(
     runner: &ScriptRunner,
-    out: &Path,
+    out: &Location,
     buckets: u64,
     last_val_bucket: u64,
     concurrency: usize,
@@ -97,7 +98,7 @@ pub(crate) async fn write_buckets(
             written.iter().filter(|(s, _, _)| *s == split).map(|&(_, bucket, rows)| (bucket, rows)).collect();
         totals[split] = files.iter().map(|(_, rows)| rows).sum();
         let directory = out.join(split_name);
-        let file = |bucket: u64| directory.join(format!("part-{}.parquet", part_name(bucket)));
+        let file = |bucket: u64| directory.join(&format!("part-{}.parquet", part_name(bucket)));
         // A split with no rows at all keeps its first (empty) file, so every split has one.
         let keep: Vec<u64> =
             match files.iter().filter(|(_, rows)| *rows > 0).map(|(bucket, _)| *bucket).collect::<Vec<_>>() {
@@ -105,12 +106,12 @@ pub(crate) async fn write_buckets(
                 kept => kept,
             };
         for (bucket, _) in files.iter().filter(|(bucket, _)| !keep.contains(bucket)) {
-            std::fs::remove_file(file(*bucket)).map_err(|error| Error::io(&file(*bucket), error))?;
+            file(*bucket).remove_file().await?;
         }
         // Ascending, each file moves to a number no higher than its own, which is free by then.
         for (number, bucket) in keep.into_iter().enumerate() {
             if number as u64 != bucket {
-                std::fs::rename(file(bucket), file(number as u64)).map_err(|error| Error::io(&file(bucket), error))?;
+                file(bucket).rename_to(&file(number as u64)).await?;
             }
         }
     }
@@ -137,7 +138,7 @@ pub(crate) fn part_name(number: u64) -> String {
 /// split counted.
 pub(super) async fn write_splits(
     runner: &mut ScriptRunner,
-    out: &Path,
+    out: &Location,
     buckets: u64,
     split: &Split,
     concurrency: usize,

@@ -10,6 +10,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
+pub mod cluster;
 pub mod moto;
 
 /// `../shared/data` beside the checkout, or `$MLPREP_SHARED_DATA`.
