@@ -394,3 +394,21 @@ fn a_cluster_without_a_shared_directory_prepares_from_and_to_a_bucket() {
     assert!(bucket.keys().iter().all(|key| !key.contains(".tmp-")), "{:?}", bucket.keys());
     assert_empty(temporary.path());
 }
+
+/// `file://` URLs are local paths: the same output as the plain paths.
+#[test]
+fn file_urls_are_local_paths() {
+    let directory = tempfile::tempdir().unwrap();
+    let (expected, _) = without_locations(file_bytes(&local_output(directory.path())));
+    let out = directory.path().join("from-urls");
+    let url = |path: &Path| format!("file://{}", path.display());
+    let output = Command::new(env!("CARGO_BIN_EXE_mlprep"))
+        .args(["prepare", "--data", &url(&dataset_csv()), "--vocab", &url(&scibert_vocab()), "--out", &url(&out)])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let (files, locations) = without_locations(file_bytes(&out));
+    assert!(files == expected);
+    let input = std::fs::canonicalize(dataset_csv()).unwrap();
+    assert_eq!(locations["input"], serde_json::json!(input.display().to_string()));
+}

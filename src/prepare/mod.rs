@@ -50,14 +50,14 @@ pub async fn prepare(options: &PrepareOptions) -> Result<PrepareReport> {
     let stores = ObjectStores::default();
     let sources = Sources::locate(options, &stores)?;
     match Location::parse("--out", &options.out, &stores)? {
-        Location::Local(_) => prepare_locally(options, &sources).await,
+        Location::Local(out) => prepare_locally(options, &sources, &out).await,
         Location::Object(out) => prepare_to_store(options, &sources, out).await,
     }
 }
 
 /// Into a local directory, staged beside it.
-async fn prepare_locally(options: &PrepareOptions, sources: &Sources) -> Result<PrepareReport> {
-    let output = OutputDir::check(&options.out, options.overwrite, &sources.local_reads())?;
+async fn prepare_locally(options: &PrepareOptions, sources: &Sources, out: &Path) -> Result<PrepareReport> {
+    let output = OutputDir::check(out, options.overwrite, &sources.local_reads())?;
     let staging = output.stage()?;
     let result = async {
         let staging = std::path::absolute(staging.path()).map_err(|error| Error::io(staging.path(), error))?;
@@ -156,8 +156,12 @@ impl Places {
 /// files), `--vocab` and `--classes`. Creates nothing.
 pub fn check_output(options: &PrepareOptions) -> Result<OutputDir> {
     options.validate()?;
-    let sources = Sources::locate(options, &ObjectStores::default())?;
-    Ok(OutputDir::check(&options.out, options.overwrite, &sources.local_reads())?)
+    let stores = ObjectStores::default();
+    let sources = Sources::locate(options, &stores)?;
+    let Location::Local(out) = Location::parse("--out", &options.out, &stores)? else {
+        return Err(Error::Configuration(format!("--out {}: not a local directory", options.out.display())));
+    };
+    Ok(OutputDir::check(&out, options.overwrite, &sources.local_reads())?)
 }
 
 /// A run that ran out of its memory pool says which of mlprep's options to change (DataFusion's own message
@@ -194,7 +198,7 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
     let known_classes = sources.classes().await?;
 
     let data_files = sources.data_files(&options.data, work).await?;
-    let input = scan::read_input(options, data_files, work, &progress).await?;
+    let input = scan::read_input(options, sources, data_files, work, &progress).await?;
     let data = match &places.work {
         Location::Local(_) => input.location.clone(),
         Location::Object(_) => scan::readable_in_store(&input, sources, &places.work.join("input")).await?,

@@ -31,13 +31,19 @@ pub(super) struct Input {
 /// record, and fails on bad rows unless they are to be skipped.
 pub(super) async fn read_input(
     options: &PrepareOptions,
+    sources: &Sources,
     data_files: Option<Vec<InputFile>>,
     work: &Path,
     progress: &Progress,
 ) -> Result<Input> {
     progress.step("reading the CSV header");
     // On a blocking thread, as the scan below: compressed files are decompressed here.
-    let (data, work_dir) = (options.data.clone(), work.to_path_buf());
+    // The path as given, or a `file://` URL's path; a store's objects are `data_files`, named by their URLs.
+    let data = match &sources.data {
+        Location::Local(path) => path.clone(),
+        Location::Object(_) => options.data.clone(),
+    };
+    let work_dir = work.to_path_buf();
     let source = tokio::task::spawn_blocking(move || match data_files {
         Some(files) => CsvSource::inspect_files(&data, files, Some(&work_dir)),
         None => CsvSource::inspect(&data, Some(&work_dir)),

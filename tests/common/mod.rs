@@ -263,6 +263,12 @@ pub fn wait_for_pause(child: &mut std::process::Child, point: &str) -> std::io::
         let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
         assert!(read > 0, "mlprep ended before it paused at {point}");
         if line.trim_end() == expected {
+            // The line comes just before the process stops itself: a SIGCONT sent in between would be lost and
+            // leave it stopped for good, so wait until it is stopped.
+            while !is_stopped(child.id()) {
+                assert!(started.elapsed() < std::time::Duration::from_secs(120), "mlprep did not stop at {point}");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
             return stderr;
         }
         assert!(
@@ -270,6 +276,13 @@ pub fn wait_for_pause(child: &mut std::process::Child, point: &str) -> std::io::
             "mlprep did not pause at {point} within 120 s"
         );
     }
+}
+
+/// Whether the process `pid` is stopped (state `T` in `/proc/PID/stat`).
+fn is_stopped(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
 }
 
 /// Sends `signal` to the child by its PID (only to the process this test started).
