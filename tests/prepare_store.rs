@@ -47,7 +47,7 @@ fn without_locations(files: Vec<(String, Vec<u8>)>) -> (Vec<(String, Vec<u8>)>, 
                 return (name, bytes);
             }
             let mut summary: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            for field in ["input", "vocab"] {
+            for field in ["input", "vocab", "classes"] {
                 locations.insert(field.into(), summary.as_object_mut().unwrap().remove(field).unwrap());
             }
             (name, serde_json::to_vec_pretty(&summary).unwrap())
@@ -113,19 +113,23 @@ fn prepare_from_and_to_a_bucket_writes_the_local_runs_files() {
             "s3://prepared/gz/",
             "--vocab",
             "s3://prepared/vocab/vocab.txt",
+            "--classes",
+            "s3://prepared/out-a/class_to_index.json",
             "--out",
             "s3://prepared/nested/out-b",
             "--partitions",
             "1",
         ],
     ));
-    for (prefix, input, vocab) in [
-        ("out-a", "s3://prepared/in/dataset.csv", local_locations["vocab"].as_str().unwrap()),
-        ("nested/out-b", "s3://prepared/gz/", "s3://prepared/vocab/vocab.txt"),
+    // The second with the first's classes, read from the bucket.
+    let classes = "s3://prepared/out-a/class_to_index.json";
+    for (prefix, input, vocab, classes) in [
+        ("out-a", "s3://prepared/in/dataset.csv", local_locations["vocab"].as_str().unwrap(), None),
+        ("nested/out-b", "s3://prepared/gz/", "s3://prepared/vocab/vocab.txt", Some(classes)),
     ] {
         let (files, locations) = without_locations(bucket.objects(prefix));
         assert!(files == expected, "{prefix} differs from the local run's output");
-        assert_eq!(locations, serde_json::json!({"input": input, "vocab": vocab}));
+        assert_eq!(locations, serde_json::json!({"input": input, "vocab": vocab, "classes": classes}));
     }
 
     // From the bucket to a local directory.
