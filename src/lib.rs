@@ -16,3 +16,6 @@ pub mod tools;
 pub use engine::{Cluster, SessionOptions, connect, session_context, session_state};
 pub use input::bad_rows::OnBadRows;
 pub use prepare::{PrepareOptions, PrepareReport, prepare};
+
+/// mlprep's version, as `summary.json` records it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -85,18 +85,7 @@ pub fn run(runtime: tokio::runtime::Runtime, args: PrepareArgs) -> ExitCode {
         Interruptible::Interrupted(signal) => {
             // Tasks still running may write a little more: stop them, then remove what they wrote.
             runtime.shutdown_timeout(std::time::Duration::from_secs(10));
-            let left = mlprep::publish::remove_unfinished();
-            let mut left: Vec<String> =
-                left.iter().map(|(path, error)| format!("{} ({error})", path.display())).collect();
-            // Objects uploaded to a store: removed on a new runtime, the run's own being shut down.
-            let objects = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|cleanup| cleanup.block_on(mlprep::publish::store::remove_unfinished_objects()));
-            match objects {
-                Ok(objects) => left.extend(objects.iter().map(|(url, error)| format!("{url} ({error})"))),
-                Err(error) => left.push(format!("this run's staging prefix in the object store ({error})")),
-            }
+            let left = mlprep::publish::remove_all_unfinished();
             if left.is_empty() {
                 eprintln!("error: interrupted by {}: nothing was written to {}", signal.name, out.display());
             } else {

@@ -47,7 +47,7 @@ pub(super) fn write_description(
     split: &Split,
 ) -> Result<Value> {
     let summary = json!({
-        "mlprep_version": env!("CARGO_PKG_VERSION"),
+        "mlprep_version": crate::VERSION,
         "input": input.source.path.to_string_lossy(),
         "input_files": input.source.files.len(),
         "rows_read": input.records,

@@ -574,6 +574,21 @@ pub fn remove_unfinished() -> Vec<(PathBuf, io::Error)> {
         .collect()
 }
 
+/// Removes everything runs of this process left unfinished when they were stopped: local staging and scratch
+/// directories, and staging prefixes (and what was copied from them) in object stores, the latter on a runtime
+/// of its own (call it once the stopped run's runtime is shut down). Returns what could not be removed.
+pub fn remove_all_unfinished() -> Vec<String> {
+    let mut left: Vec<String> =
+        remove_unfinished().iter().map(|(path, error)| format!("{} ({error})", path.display())).collect();
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(cleanup) => left.extend(
+            cleanup.block_on(store::remove_unfinished_objects()).iter().map(|(url, error)| format!("{url} ({error})")),
+        ),
+        Err(error) => left.push(format!("this run's staging prefix in an object store ({error})")),
+    }
+    left
+}
+
 /// What to do when a file to be written exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IfExists {

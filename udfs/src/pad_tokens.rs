@@ -26,7 +26,10 @@ use crate::token_lists::{MaxLengths, TokenLists, tokenize_return_type};
         name = "length",
         description = "Integer >= 2 (a constant or a column): the number of ids every row gets."
     ),
-    argument(name = "pad_id", description = "Integer constant: the id of `[PAD]` (0 in BERT vocabularies)."),
+    argument(
+        name = "pad_id",
+        description = "Integer, the same on every row (a constant): the id of `[PAD]` (0 in BERT vocabularies)."
+    ),
     related_udf(name = "tokenize")
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -38,6 +41,12 @@ impl Default for PadTokens {
     fn default() -> Self {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
+}
+
+/// The value every element of `array` has, when it has one and no NULL.
+fn one_value(array: &datafusion::arrow::array::Int64Array) -> Option<i64> {
+    let first = array.iter().next().flatten()?;
+    (array.null_count() == 0 && array.values().iter().all(|value| *value == first)).then_some(first)
 }
 
 impl ScalarUDFImpl for PadTokens {
@@ -81,7 +90,13 @@ impl ScalarUDFImpl for PadTokens {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let pad_id = match &args.args[2] {
             ColumnarValue::Scalar(ScalarValue::Int64(Some(pad_id))) => *pad_id,
-            _ => return exec_err!("pad_tokens: pad_id must be a non-NULL integer constant"),
+            // A constant arrives as an array when the function is called through datafusion-ffi (from
+            // datafusion-python): one value repeated.
+            ColumnarValue::Array(array) => match one_value(array.as_primitive::<Int64Type>()) {
+                Some(pad_id) => pad_id,
+                None => return exec_err!("pad_tokens: pad_id must be the same non-NULL integer on every row"),
+            },
+            _ => return exec_err!("pad_tokens: pad_id must be the same non-NULL integer on every row"),
         };
         let constant_length = match &args.args[1] {
             ColumnarValue::Scalar(ScalarValue::Int64(Some(length))) if *length >= 2 => Some(*length as usize),
