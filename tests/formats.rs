@@ -19,21 +19,6 @@ fn options(data: PathBuf, out: PathBuf, policy: OnBadRows) -> PrepareOptions {
     }
 }
 
-/// The output's files, `summary.json`'s `input` left out.
-fn output_without_input(out: &Path) -> Vec<(String, Vec<u8>)> {
-    common::file_bytes(out)
-        .into_iter()
-        .map(|(name, bytes)| {
-            if name != "summary.json" {
-                return (name, bytes);
-            }
-            let mut summary: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            summary.as_object_mut().unwrap().remove("input").expect("summary.json names its input");
-            (name, serde_json::to_vec_pretty(&summary).unwrap())
-        })
-        .collect()
-}
-
 /// Rows `first..last` of the course data (all when `None`) written by DataFusion as `format` ("PARQUET" or
 /// "JSON": JSON Lines) to the file `out`, as any tool that writes these formats would.
 async fn write_as(format: &str, rows: Option<(i64, i64)>, out: &Path) {
@@ -67,7 +52,7 @@ async fn parquet_and_json_lines_give_the_csv_inputs_output() {
     let root = directory.path();
     let reference = root.join("from-csv");
     prepare(&options(dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
-    let expected = output_without_input(&reference);
+    let expected = common::output_without_input(&reference);
     let parquet = root.join("projects.parquet");
     let json_lines = root.join("projects.jsonl");
     write_as("PARQUET", None, &parquet).await;
@@ -80,7 +65,11 @@ async fn parquet_and_json_lines_give_the_csv_inputs_output() {
         let out = root.join(format!("from-{}", input.file_name().unwrap().to_string_lossy()));
         let report = prepare(&options(input.clone(), out.clone(), OnBadRows::Fail)).await.unwrap();
         assert_eq!(report.rows_read, 764);
-        assert!(output_without_input(&out) == expected, "{} differs from the CSV input's output", input.display());
+        assert!(
+            common::output_without_input(&out) == expected,
+            "{} differs from the CSV input's output",
+            input.display()
+        );
         assert_matches_golden(&out);
     }
 }
@@ -105,7 +94,7 @@ async fn a_directory_of_mixed_formats_gives_the_whole_files_output() {
     assert_eq!(report.rows_read, 764);
     // The same files; the summary differs in the input and its number of files only.
     let without_summary = |out: &Path| {
-        let mut files = output_without_input(out);
+        let mut files = common::output_without_input(out);
         let summary = files.iter().position(|(name, _)| name == "summary.json").unwrap();
         let mut summary: serde_json::Value = serde_json::from_slice(&files.remove(summary).1).unwrap();
         summary.as_object_mut().unwrap().remove("input_files");
