@@ -5,21 +5,11 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{scibert_vocab, staging_leftovers};
+use common::{small_bucket_options, staging_leftovers};
 use mlprep::input::compression::Compression;
-use mlprep::{OnBadRows, PrepareOptions, SessionOptions, prepare};
-
-fn options(data: PathBuf, out: PathBuf, policy: OnBadRows) -> PrepareOptions {
-    PrepareOptions {
-        on_bad_rows: policy,
-        // Small files: several buckets, whose number must follow the decompressed size.
-        file_size: 20_000,
-        session: SessionOptions { partitions: 2, ..Default::default() },
-        ..PrepareOptions::new(data, scibert_vocab(), out)
-    }
-}
+use mlprep::{OnBadRows, prepare};
 
 /// `bytes` compressed as the tools that make these files do (one stream each).
 fn compress(bytes: &[u8], compression: Compression) -> Vec<u8> {
@@ -48,13 +38,13 @@ async fn every_compression_gives_the_uncompressed_files_output() {
     let directory = tempfile::tempdir().unwrap();
     let plain = std::fs::read(common::dataset_csv()).unwrap();
     let reference = directory.path().join("reference");
-    prepare(&options(common::dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
+    prepare(&small_bucket_options(common::dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
     assert!(std::fs::read_dir(reference.join("train")).unwrap().count() > 1);
     for compression in Compression::ALL {
         let data = directory.path().join(format!("dataset.csv.{}", compression.extension()));
         std::fs::write(&data, compress(&plain, compression)).unwrap();
         let out = directory.path().join(format!("out-{}", compression.name()));
-        let report = prepare(&options(data, out.clone(), OnBadRows::Fail)).await.unwrap();
+        let report = prepare(&small_bucket_options(data, out.clone(), OnBadRows::Fail)).await.unwrap();
         assert_eq!(report.rows_read, 764);
         common::assert_same_file_bytes(
             &common::output_without_input(&out),
@@ -92,9 +82,9 @@ async fn a_directory_of_plain_and_compressed_pieces_gives_the_whole_files_output
     std::fs::write(pieces.join("notes.txt.gz"), compress(b"not a CSV: ignored", Compression::Gzip)).unwrap();
 
     let reference = directory.path().join("reference");
-    prepare(&options(common::dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
+    prepare(&small_bucket_options(common::dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
     let out = directory.path().join("out");
-    let report = prepare(&options(pieces, out.clone(), OnBadRows::Fail)).await.unwrap();
+    let report = prepare(&small_bucket_options(pieces, out.clone(), OnBadRows::Fail)).await.unwrap();
     assert_eq!(report.rows_read, 764);
     let parquet = |out: &Path| {
         common::file_bytes(out).into_iter().filter(|(name, _)| name.ends_with(".parquet")).collect::<Vec<_>>()
@@ -115,7 +105,8 @@ async fn bad_rows_are_named_by_the_compressed_file_and_the_line_of_its_text() {
     let data = directory.path().join("in.csv.zst");
     std::fs::write(&data, compress(csv.as_bytes(), Compression::Zstd)).unwrap();
 
-    let error = prepare(&options(data.clone(), directory.path().join("out"), OnBadRows::Fail)).await.unwrap_err();
+    let error =
+        prepare(&small_bucket_options(data.clone(), directory.path().join("out"), OnBadRows::Fail)).await.unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, mlprep::error::Error::BadRows { count: 1, .. }), "{message}");
     assert!(message.contains(&format!("input CSV '{}' has 1 row(s)", data.display())), "{message}");
@@ -124,7 +115,7 @@ async fn bad_rows_are_named_by_the_compressed_file_and_the_line_of_its_text() {
     assert!(staging_leftovers(directory.path()).is_empty());
 
     let skipped = directory.path().join("skipped");
-    let report = prepare(&options(data.clone(), skipped.clone(), OnBadRows::Skip)).await.unwrap();
+    let report = prepare(&small_bucket_options(data.clone(), skipped.clone(), OnBadRows::Skip)).await.unwrap();
     assert_eq!((report.rows_read, report.rows_rejected), (13, 1));
     let rejected = std::fs::read_to_string(skipped.join("rejected.csv")).unwrap();
     assert_eq!(
@@ -151,7 +142,7 @@ async fn a_corrupt_or_cut_stream_fails_naming_the_file_and_leaves_nothing() {
         let data = directory.path().join(name);
         std::fs::write(&data, bytes).unwrap();
         let out = directory.path().join(format!("out-{name}"));
-        let error = prepare(&options(data.clone(), out.clone(), OnBadRows::Skip)).await.unwrap_err();
+        let error = prepare(&small_bucket_options(data.clone(), out.clone(), OnBadRows::Skip)).await.unwrap_err();
         let message = error.to_string();
         assert!(
             message.contains(&format!("input CSV '{}' cannot be decompressed as {compression}", data.display())),

@@ -4,20 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{assert_matches_golden, dataset_csv, scibert_vocab, staging_leftovers};
-use mlprep::{OnBadRows, PrepareOptions, SessionOptions, prepare, session_context};
-
-fn options(data: PathBuf, out: PathBuf, policy: OnBadRows) -> PrepareOptions {
-    PrepareOptions {
-        on_bad_rows: policy,
-        // Several buckets: their number follows the size of the CSV text, the same for every format here.
-        file_size: 20_000,
-        session: SessionOptions { partitions: 2, ..Default::default() },
-        ..PrepareOptions::new(data, scibert_vocab(), out)
-    }
-}
+use common::{assert_matches_golden, dataset_csv, small_bucket_options, staging_leftovers};
+use mlprep::{OnBadRows, SessionOptions, prepare, session_context};
 
 /// Rows `first..last` of the course data (all when `None`) written by DataFusion as `format` ("PARQUET" or
 /// "JSON": JSON Lines) to the file `out`, as any tool that writes these formats would.
@@ -51,7 +41,7 @@ async fn parquet_and_json_lines_give_the_csv_inputs_output() {
     let directory = tempfile::tempdir().unwrap();
     let root = directory.path();
     let reference = root.join("from-csv");
-    prepare(&options(dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
+    prepare(&small_bucket_options(dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
     let expected = common::output_without_input(&reference);
     let parquet = root.join("projects.parquet");
     let json_lines = root.join("projects.jsonl");
@@ -63,7 +53,7 @@ async fn parquet_and_json_lines_give_the_csv_inputs_output() {
     std::fs::write(&compressed, encoder.finish().unwrap()).unwrap();
     for input in [parquet, json_lines, compressed] {
         let out = root.join(format!("from-{}", input.file_name().unwrap().to_string_lossy()));
-        let report = prepare(&options(input.clone(), out.clone(), OnBadRows::Fail)).await.unwrap();
+        let report = prepare(&small_bucket_options(input.clone(), out.clone(), OnBadRows::Fail)).await.unwrap();
         assert_eq!(report.rows_read, 764);
         assert!(
             common::output_without_input(&out) == expected,
@@ -80,7 +70,7 @@ async fn a_directory_of_mixed_formats_gives_the_whole_files_output() {
     let directory = tempfile::tempdir().unwrap();
     let root = directory.path();
     let reference = root.join("from-csv");
-    prepare(&options(dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
+    prepare(&small_bucket_options(dataset_csv(), reference.clone(), OnBadRows::Fail)).await.unwrap();
     let pieces = root.join("pieces");
     std::fs::create_dir(&pieces).unwrap();
     write_as("PARQUET", Some((0, 250)), &pieces.join("a.parquet")).await;
@@ -90,7 +80,7 @@ async fn a_directory_of_mixed_formats_gives_the_whole_files_output() {
     let header = &csv[..starts[1]];
     std::fs::write(pieces.join("c.csv"), format!("{header}{}", &csv[starts[501]..])).unwrap();
     let out = root.join("out");
-    let report = prepare(&options(pieces, out.clone(), OnBadRows::Fail)).await.unwrap();
+    let report = prepare(&small_bucket_options(pieces, out.clone(), OnBadRows::Fail)).await.unwrap();
     assert_eq!(report.rows_read, 764);
     // The same files; the summary differs in the input and its number of files only.
     let without_summary = |out: &Path| {
@@ -124,13 +114,14 @@ async fn bad_rows_are_named_by_their_line_or_row() {
     std::fs::write(&json_lines, lines.join("\n") + "\n").unwrap();
 
     let out = root.join("out");
-    let error = prepare(&options(json_lines.clone(), out.clone(), OnBadRows::Fail)).await.unwrap_err().to_string();
+    let error =
+        prepare(&small_bucket_options(json_lines.clone(), out.clone(), OnBadRows::Fail)).await.unwrap_err().to_string();
     assert!(error.contains("has 2 row(s) that cannot be prepared"), "{error}");
     assert!(error.contains("  line 3: empty class (column tag)\n  line 11: empty class (column tag)"), "{error}");
     assert!(!out.exists());
     assert!(staging_leftovers(root).is_empty());
 
-    let report = prepare(&options(json_lines.clone(), out.clone(), OnBadRows::Skip)).await.unwrap();
+    let report = prepare(&small_bucket_options(json_lines.clone(), out.clone(), OnBadRows::Skip)).await.unwrap();
     assert_eq!((report.rows_read, report.rows_rejected), (764, 2));
     let rejected = std::fs::read_to_string(out.join("rejected.csv")).unwrap();
     let listed: Vec<(String, String)> = csv::Reader::from_reader(rejected.as_bytes())
@@ -161,7 +152,10 @@ async fn bad_rows_are_named_by_their_line_or_row() {
         .collect()
         .await
         .unwrap();
-    let error = prepare(&options(parquet, root.join("out-parquet"), OnBadRows::Fail)).await.unwrap_err().to_string();
+    let error = prepare(&small_bucket_options(parquet, root.join("out-parquet"), OnBadRows::Fail))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("  row 3: empty class (column tag)\n  row 10: empty class (column tag)"), "{error}");
 }
 
@@ -181,7 +175,7 @@ async fn a_malformed_file_fails_naming_it_and_leaves_nothing() {
         (parquet, "broken.parquet': is not a readable Parquet file"),
     ] {
         let out = root.join("out");
-        let error = prepare(&options(input, out.clone(), OnBadRows::Skip)).await.unwrap_err().to_string();
+        let error = prepare(&small_bucket_options(input, out.clone(), OnBadRows::Skip)).await.unwrap_err().to_string();
         assert!(error.contains(expected), "{error}");
         assert!(!out.exists());
         assert!(staging_leftovers(root).is_empty());

@@ -94,12 +94,7 @@ impl Location {
     pub async fn remove_all(&self) -> Result<()> {
         match self {
             Self::Local(path) => std::fs::remove_dir_all(path).map_err(|error| Error::io(path, error)),
-            Self::Object(url) => {
-                for object in url.list().await? {
-                    url.delete(&object.location).await?;
-                }
-                Ok(())
-            }
+            Self::Object(url) => url.delete_all().await,
         }
     }
 }
@@ -231,6 +226,14 @@ impl ObjectUrl {
             url: self.url(),
             source: object_store::Error::Generic { store: "S3", source: Box::new(error) },
         })
+    }
+
+    /// Deletes every object under this prefix.
+    pub async fn delete_all(&self) -> Result<()> {
+        for object in self.list().await? {
+            self.delete(&object.location).await?;
+        }
+        Ok(())
     }
 
     /// Copies the object `from` of the same store to `to`, in the store.

@@ -121,7 +121,7 @@ impl StoreStaging {
     pub async fn publish(self) -> Result<ObjectUrl> {
         let result = self.copy_into_place().await;
         let removed = match &result {
-            Ok(()) => self.delete_staged().await,
+            Ok(()) => self.staging.delete_all().await,
             Err(_) => remove(&self.staging.url(), &self.output.out.url(), &self.copied()).await,
         };
         unfinished().retain(|entry| entry.staging != self.staging.url());
@@ -132,16 +132,9 @@ impl StoreStaging {
 
     /// Removes the staging prefix (a failed run).
     pub async fn discard(self) -> Result<()> {
-        let result = self.delete_staged().await;
+        let result = self.staging.delete_all().await;
         unfinished().retain(|entry| entry.staging != self.staging.url());
         result
-    }
-
-    async fn delete_staged(&self) -> Result<()> {
-        for object in self.staging.list().await? {
-            self.staging.delete(&object.location).await?;
-        }
-        Ok(())
     }
 
     fn copied(&self) -> Vec<String> {
@@ -235,9 +228,7 @@ async fn remove(staging: &str, out: &str, copied: &[String]) -> Result<()> {
     let Location::Object(staging) = Location::parse("--out", Path::new(staging), &stores)? else {
         return Err(Error::Internal(format!("'{staging}' is not an object URL")));
     };
-    for object in staging.list().await? {
-        staging.delete(&object.location).await?;
-    }
+    staging.delete_all().await?;
     let Location::Object(out) = Location::parse("--out", Path::new(out), &stores)? else {
         return Err(Error::Internal(format!("'{out}' is not an object URL")));
     };

@@ -186,6 +186,17 @@ pub fn file_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// `prepare` of `data` into `out` with the SciBERT vocabulary, on two partitions, in buckets of 20,000 bytes (several
+/// for the course data, so outputs of inputs cut or encoded differently are compared across buckets too).
+pub fn small_bucket_options(data: PathBuf, out: PathBuf, policy: mlprep::OnBadRows) -> mlprep::PrepareOptions {
+    mlprep::PrepareOptions {
+        on_bad_rows: policy,
+        file_size: 20_000,
+        session: mlprep::SessionOptions { partitions: 2, ..Default::default() },
+        ..mlprep::PrepareOptions::new(data, scibert_vocab(), out)
+    }
+}
+
 /// The output's files (as [`file_bytes`]), with `summary.json`'s `input` (the path given) left out: what must be
 /// equal between runs on the same rows read from different files.
 pub fn output_without_input(out: &Path) -> Vec<(String, Vec<u8>)> {
