@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union
 
@@ -143,7 +144,8 @@ def sql(query: str, **params: str | int | float | bool | os.PathLike[str]) -> pa
 
 
 def load(out: StrPath) -> datasets.DatasetDict:
-    """Open a prepared directory as a ``datasets.DatasetDict`` with ``train`` and ``validation``.
+    """Open a prepared directory (or ``s3://`` prefix) as a ``datasets.DatasetDict`` with ``train`` and
+    ``validation``.
 
     The rows keep their order (each split in shuffle order), so ``load(out)["train"].set_format("torch")``
     feeds a ``DataLoader``. Needs the ``datasets`` package (``pip install 'mlprep[datasets]'``).
@@ -154,7 +156,18 @@ def load(out: StrPath) -> datasets.DatasetDict:
         raise ImportError(
             "mlprep.load needs the datasets package: pip install datasets (or 'mlprep[datasets]')"
         ) from error
-    root = Path(out)
+    if "://" in os.fspath(out) and not os.fspath(out).startswith("file://"):
+        # A store's output is copied to a scratch directory; the datasets are built into datasets' cache from
+        # it, so the copy is not needed afterwards.
+        with tempfile.TemporaryDirectory(prefix="mlprep-load-") as scratch:
+            _native.download_output(os.fspath(out), scratch)
+            return _load_directory(Path(scratch))
+    return _load_directory(Path(os.fspath(out).removeprefix("file://")))
+
+
+def _load_directory(root: Path) -> datasets.DatasetDict:
+    import datasets
+
     if not (root / "summary.json").is_file():
         raise FileNotFoundError(f"{root} is not a complete mlprep output: it has no summary.json")
     files = {

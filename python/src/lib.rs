@@ -10,8 +10,11 @@ use std::time::Duration;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
+use mlprep::engine::location::Location;
 use mlprep::engine::session::{parse_size, tokio_runtime};
+use mlprep::engine::storage::{ObjectStores, S3Settings};
 use mlprep::prepare::defaults;
+use mlprep::publish::SUMMARY_FILE;
 use mlprep::sql::{Param, ScriptRunner};
 use mlprep::{Cluster, OnBadRows, PrepareOptions, SessionOptions};
 use pyo3::exceptions::{PyException, PyValueError};
@@ -20,7 +23,7 @@ use pyo3::types::{PyBool, PyCapsule, PyDict, PyFloat, PyInt};
 
 pyo3::create_exception!(_native, MlprepError, PyException, "A run of mlprep failed; the message is mlprep's.");
 
-/// How often a waiting `prepare` looks for Ctrl-C.
+/// How often a waiting `prepare` or `sql` looks for Ctrl-C.
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
 /// One of mlprep's SQL functions, for `datafusion.udf(...)`.
@@ -128,34 +131,77 @@ fn prepare(
         ..PrepareOptions::new(data, vocab, out)
     };
     let runtime = tokio_runtime(Some(options.session.partitions)).map_err(failed)?;
+    // Tasks still running when Ctrl-C arrives may write a little more: they are stopped first, then what the
+    // run wrote is removed.
+    let report = run_interruptibly(py, runtime, async move { mlprep::prepare(&options).await }, || {
+        let left = mlprep::publish::remove_all_unfinished();
+        if !left.is_empty() {
+            eprintln!("mlprep: interrupted; could not remove {}", left.join(", "));
+        }
+    })?;
+    report.map(|report| report.summary.to_string()).map_err(failed)
+}
+
+/// Runs `work` on `runtime` with the interpreter free, looking for Ctrl-C meanwhile. On Ctrl-C the work is
+/// aborted, the runtime shut down, `after_interrupt` run, and `KeyboardInterrupt` raised.
+fn run_interruptibly<T: Send + 'static>(
+    py: Python<'_>,
+    runtime: tokio::runtime::Runtime,
+    work: impl Future<Output = T> + Send + 'static,
+    after_interrupt: impl FnOnce() + Send,
+) -> PyResult<T> {
     let (sender, receiver) = channel();
     // Waited on with the interpreter free, from whichever thread pyo3 runs that on.
     let receiver = std::sync::Mutex::new(receiver);
     let run = runtime.spawn(async move {
-        let _ = sender.send(mlprep::prepare(&options).await);
+        let _ = sender.send(work.await);
     });
     loop {
         let received =
             py.detach(|| receiver.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv_timeout(SIGNAL_POLL));
         match received {
-            Ok(Ok(report)) => return Ok(report.summary.to_string()),
-            Ok(Err(error)) => return Err(failed(error)),
+            Ok(result) => {
+                py.detach(|| runtime.shutdown_timeout(Duration::from_secs(10)));
+                return Ok(result);
+            }
             Err(RecvTimeoutError::Disconnected) => return Err(failed("the run stopped without a result")),
             Err(RecvTimeoutError::Timeout) => {}
         }
         if let Err(interrupt) = py.check_signals() {
             run.abort();
-            // Tasks still running may write a little more: stop them, then remove what they wrote.
             py.detach(|| {
                 runtime.shutdown_timeout(Duration::from_secs(10));
-                let left = mlprep::publish::remove_all_unfinished();
-                if !left.is_empty() {
-                    eprintln!("mlprep: interrupted; could not remove {}", left.join(", "));
-                }
+                after_interrupt();
             });
             return Err(interrupt);
         }
     }
+}
+
+/// Copies the complete mlprep output at the store URL `out` into the local directory `dir`; refuses a prefix
+/// with no `summary.json` (absent, or a run that did not finish).
+#[pyfunction]
+fn download_output(py: Python<'_>, out: PathBuf, dir: PathBuf) -> PyResult<usize> {
+    let runtime = tokio_runtime(None).map_err(failed)?;
+    let copied = run_interruptibly(
+        py,
+        runtime,
+        async move {
+            let stores = ObjectStores::new(S3Settings::from_env());
+            let Location::Object(prefix) = Location::parse("out", &out, &stores)? else {
+                return Err(mlprep::error::Error::Configuration(format!("{}: not a store URL", out.display())));
+            };
+            if prefix.join(SUMMARY_FILE).head().await?.is_none() {
+                return Err(mlprep::error::Error::Configuration(format!(
+                    "{} is not a complete mlprep output: it has no {SUMMARY_FILE}",
+                    prefix.url()
+                )));
+            }
+            prefix.download_all(&dir).await
+        },
+        || {},
+    )?;
+    copied.map_err(failed)
 }
 
 /// A Python value as a script parameter: text, a whole number, a number, or `true`/`false`.
@@ -179,32 +225,33 @@ fn param(value: &Bound<'_, PyAny>) -> PyResult<Param> {
 }
 
 /// Runs `query` (one or more statements, with `${name}` parameters) on a local session with mlprep's
-/// functions, and returns the last statement's result as an Arrow IPC stream.
+/// functions, and returns the last statement's result as an Arrow IPC stream. Ctrl-C stops it.
 #[pyfunction]
 fn sql(py: Python<'_>, query: &str, params: &Bound<'_, PyDict>) -> PyResult<Vec<u8>> {
     let params: Vec<(String, Param)> =
         params.iter().map(|(name, value)| Ok((name.extract::<String>()?, param(&value)?))).collect::<PyResult<_>>()?;
     let query = query.to_owned();
-    py.detach(move || {
-        let runtime = tokio_runtime(None).map_err(failed)?;
-        let outputs = runtime
-            .block_on(async {
-                let context = mlprep::session_context(&SessionOptions::default())?;
-                let params =
-                    mlprep::sql::params::to_sql(params.iter().map(|(name, value)| (name.as_str(), value.clone())));
-                ScriptRunner::new(context, params).run_script("query", &query, None).await
-            })
-            .map_err(failed)?;
-        let last = outputs.last().ok_or_else(|| PyValueError::new_err("the query has no statement"))?;
-        let mut stream = Vec::new();
-        let mut writer = StreamWriter::try_new(&mut stream, &last.schema).map_err(failed)?;
-        for batch in &last.batches {
-            writer.write(batch).map_err(failed)?;
-        }
-        writer.finish().map_err(failed)?;
-        drop(writer);
-        Ok(stream)
-    })
+    let runtime = tokio_runtime(None).map_err(failed)?;
+    let outputs = run_interruptibly(
+        py,
+        runtime,
+        async move {
+            let context = mlprep::session_context(&SessionOptions::default())?;
+            let params = mlprep::sql::params::to_sql(params.iter().map(|(name, value)| (name.as_str(), value.clone())));
+            ScriptRunner::new(context, params).run_script("query", &query, None).await
+        },
+        || {},
+    )?
+    .map_err(failed)?;
+    let last = outputs.last().ok_or_else(|| PyValueError::new_err("the query has no statement"))?;
+    let mut stream = Vec::new();
+    let mut writer = StreamWriter::try_new(&mut stream, &last.schema).map_err(failed)?;
+    for batch in &last.batches {
+        writer.write(batch).map_err(failed)?;
+    }
+    writer.finish().map_err(failed)?;
+    drop(writer);
+    Ok(stream)
 }
 
 #[pymodule]
@@ -217,5 +264,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(prepare_defaults, module)?)?;
     module.add_function(wrap_pyfunction!(prepare, module)?)?;
     module.add_function(wrap_pyfunction!(sql, module)?)?;
+    module.add_function(wrap_pyfunction!(download_output, module)?)?;
     Ok(())
 }

@@ -63,3 +63,50 @@ def mlprep_binary() -> Path:
     if not Path(binary).is_file():
         raise FileNotFoundError(f"the mlprep binary is missing at {binary}: build it, or set MLPREP_BINARY")
     return Path(binary)
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch) -> str:
+    """An S3-compatible server (``moto_server``, or ``$MLPREP_MOTO_SERVER``) on a free 127.0.0.1 port, with a
+    bucket ``bkt``; mlprep reaches it through the AWS variables set here. Stopped by PID afterwards."""
+    import socket
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    program = os.environ.get("MLPREP_MOTO_SERVER", "moto_server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        server = subprocess.Popen(
+            [program, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    except FileNotFoundError as error:
+        raise FileNotFoundError(
+            f"cannot start {program}: install it with pip install 'moto[server]', or set MLPREP_MOTO_SERVER"
+        ) from error
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"{endpoint}/bkt", method="PUT"), timeout=5)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, f"{program} exited at start-up"
+                assert time.monotonic() < deadline, f"{program} did not answer on port {port} in 60 s"
+                time.sleep(0.1)
+        for name, value in {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield endpoint
+    finally:
+        server.kill()
+        server.wait()

@@ -61,7 +61,7 @@ def test_bad_input_raises_with_the_clis_message(tmp_path, dataset_csv, vocab, ml
         mlprep.prepare(bad, vocab, tmp_path / "python", on_bad_rows="ignore")
 
 
-def test_keyboard_interrupt_leaves_no_staging_directory(tmp_path, vocab):
+def test_keyboard_interrupt_leaves_no_staging_directory(tmp_path, mlprep_binary):
     # A run long enough to be interrupted: synthetic data written by the CLI's generator.
     data = tmp_path / "big.csv"
     script = textwrap.dedent(
@@ -76,11 +76,8 @@ def test_keyboard_interrupt_leaves_no_staging_directory(tmp_path, vocab):
         print("finished", flush=True)
         """
     )
-    binary = os.environ.get("MLPREP_BINARY") or str(
-        Path(os.environ.get("CARGO_TARGET_DIR", Path(__file__).resolve().parents[2] / "target")) / "debug" / "mlprep"
-    )
     subprocess.run(
-        [binary, "generate", "--rows", "200000", "--out", data, "--vocab-out", tmp_path / "vocab.txt"],
+        [mlprep_binary, "generate", "--rows", "200000", "--out", data, "--vocab-out", tmp_path / "vocab.txt"],
         check=True, capture_output=True,
     )
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -98,6 +95,32 @@ def test_keyboard_interrupt_leaves_no_staging_directory(tmp_path, vocab):
     assert "interrupted" in rest
     assert not any(tmp_path.glob("out.tmp-*")), list(tmp_path.iterdir())
     assert not (tmp_path / "out").exists()
+
+
+def test_keyboard_interrupt_stops_a_query():
+    # Far more rows than the test waits for: only Ctrl-C ends it early.
+    script = textwrap.dedent(
+        """
+        import mlprep, sys
+        print("started", flush=True)
+        try:
+            mlprep.sql("SELECT sum(value) FROM range(100000000000)")
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(3)
+        print("finished", flush=True)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "started"
+    import time
+
+    time.sleep(1)
+    assert child.poll() is None, "the query ended before Ctrl-C"
+    child.send_signal(signal.SIGINT)
+    rest = child.communicate(timeout=60)[0]
+    assert child.returncode == 3, rest
+    assert rest.strip() == "interrupted"
 
 
 def test_sql_returns_a_table_with_parameters(dataset_csv, golden_rows):

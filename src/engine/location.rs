@@ -209,6 +209,21 @@ impl ObjectUrl {
         Ok(written)
     }
 
+    /// Copies every object under this prefix into the local directory `dir`, at the same relative paths, and
+    /// returns how many it copied.
+    pub async fn download_all(&self, dir: &Path) -> Result<usize> {
+        let objects = self.list().await?;
+        for object in &objects {
+            let relative = object.location.prefix_match(&self.key).into_iter().flatten();
+            let file = relative.fold(dir.to_path_buf(), |file, part| file.join(part.as_ref()));
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
+            }
+            self.at(object.location.clone()).download(&file).await?;
+        }
+        Ok(objects.len())
+    }
+
     /// Writes the local file `file` as this object: one request for a small file, a multipart upload for a
     /// large one (the store sees the object only once the upload completes).
     pub async fn upload(&self, file: &Path) -> Result<()> {
