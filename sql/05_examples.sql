@@ -1,41 +1,44 @@
 -- Step 5: every row with its split and target, and what the split holds. `mlprep prepare` reads these
 -- results for summary.json and to choose each split's padding length (its longest row, unless --max-length).
 -- Then the cleaned texts that rows share, and those in both splits (leakage).
--- `mlprep prepare` first replaces the views class_to_index and val_boundaries (one row per class) by
--- their values, so that the planner knows val_boundaries is small and the join below sends it to every
--- partition of the staged rows (no shuffle of the full rows by class). val_boundaries comes first in the
+-- `mlprep prepare` first replaces the views class_to_index and segment_bounds (a row per class and segment)
+-- by their values, so that the planner knows segment_bounds is small and the join below sends it to every
+-- partition of the staged rows (no shuffle of the full rows by class). segment_bounds comes first in the
 -- join, the side the hash join holds, so that the plan is right also where the planner does not swap the
--- sides of a join (below).
+-- sides of a join (below). ${train_split} (default train) is the training split: leakage is counted between
+-- it and the held-out splits together (columns val_rows).
 
--- Every row: its split, shuffle key, key (as id), class (as tag), target, cleaned text, unpadded ids, bucket.
+-- Every row: its split, fold (NULL without folds), shuffle key, key (as id), class (as tag), target, cleaned
+-- text, unpadded ids, bucket. A row's segment is the one of its class whose (after, last] range of shuffle
+-- keys holds it.
 -- name: examples
 CREATE OR REPLACE VIEW examples AS
-SELECT CASE
-           WHEN r.shuffle_hash < b.last_val_hash
-             OR (r.shuffle_hash = b.last_val_hash AND r.key <= b.last_val_key) THEN 'val'
-           ELSE 'train'
-       END AS split,
+SELECT segment_bounds.split,
+       segment_bounds.fold,
        r.shuffle_hash,
        r.key AS id,
        r.class AS tag,
-       b.class_index AS targets,
+       segment_bounds.class_index AS targets,
        r.text,
        r.text_hash,
        r.ids,
        r.tokens,
        r.bucket
-FROM val_boundaries b
-JOIN accepted_rows r ON r.class = b.class;
+FROM segment_bounds
+JOIN accepted_rows r
+  ON r.class = segment_bounds.class
+ AND (r.shuffle_hash < last_hash OR (r.shuffle_hash = last_hash AND r.key <= last_key))
+ AND (after_hash IS NULL OR r.shuffle_hash > after_hash OR (r.shuffle_hash = after_hash AND r.key > after_key));
 
 -- The class indices.
 SELECT class, class_index FROM class_to_index ORDER BY class_index;
 
--- Per split and class: rows and token lengths ([CLS] and [SEP] included, before truncation).
-SELECT split, tag, COUNT(*) AS rows,
+-- Per split, fold and class: rows and token lengths ([CLS] and [SEP] included, before truncation).
+SELECT split, fold, tag, COUNT(*) AS rows,
        MIN(tokens) AS min_tokens, MAX(tokens) AS max_tokens, SUM(tokens) AS total_tokens
 FROM examples
-GROUP BY split, tag
-ORDER BY split, tag;
+GROUP BY split, fold, tag
+ORDER BY split, fold, tag;
 
 -- Leakage: cleaned texts that several rows share, and those in both splits (a validation row whose text a
 -- training row has too measures nothing). Counted, never changed here: --dedupe drops such rows before the
@@ -45,17 +48,17 @@ ORDER BY split, tag;
 -- Parameter: ${shared_texts}, a table or query of the same columns in its place. `mlprep prepare` passes, for
 -- inputs of more than 8 buckets, a table it wrote range by range of the text hash (all rows of a text share
 -- its hash, so no aggregate holds every text: this one holds ~40 bytes a row, a large run's memory
--- peak); by hand, and for smaller inputs, one aggregate over every row.
+-- peak); by hand, and for smaller inputs, one aggregate over every row (shared_texts_of_examples).
+CREATE OR REPLACE VIEW shared_texts_of_examples AS
+SELECT text_hash,
+       SUM(CASE WHEN split = '${train_split:-train}' THEN 1 ELSE 0 END) AS train_rows,
+       SUM(CASE WHEN split <> '${train_split:-train}' THEN 1 ELSE 0 END) AS val_rows
+FROM examples
+GROUP BY text_hash
+HAVING COUNT(*) > 1;
+
 CREATE OR REPLACE VIEW shared_texts AS
-SELECT text_hash, train_rows, val_rows
-FROM ${shared_texts:-(
-    SELECT text_hash,
-           SUM(CASE WHEN split = 'train' THEN 1 ELSE 0 END) AS train_rows,
-           SUM(CASE WHEN split = 'val' THEN 1 ELSE 0 END) AS val_rows
-    FROM examples
-    GROUP BY text_hash
-    HAVING COUNT(*) > 1
-)} AS found;
+SELECT text_hash, train_rows, val_rows FROM ${shared_texts:-shared_texts_of_examples};
 
 SELECT CAST(COUNT(*) AS BIGINT) AS shared_texts,
        CAST(COALESCE(SUM(train_rows + val_rows), 0) AS BIGINT) AS rows_sharing_a_text,

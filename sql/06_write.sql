@@ -1,11 +1,14 @@
--- Step 6: write each split as Parquet, in its shuffled order, padded: one bucket of the staged rows (step 2)
--- per file. `mlprep prepare` runs this once per bucket b with ${bucket} = b and ${part} = b in five digits
--- (several buckets at once); the files in name order hold the split in shuffle order.
+-- Step 6: write a split as Parquet, in its shuffled order, padded: one bucket of the staged rows (step 2)
+-- per file. `mlprep prepare` runs this once per split s and bucket b with ${split} = s, ${bucket} = b and
+-- ${part} = b in five digits (several at once); the files in name order hold the split in shuffle order.
 --
--- Parameters: ${bucket} (default 0) and ${part} (default 00000); ${out} the output directory; ${train_pad_to}
--- and ${val_pad_to} the padding lengths (each split's longest row from step 5, or --max-length, which also
--- truncates longer rows keeping [SEP] last); ${pad_id} the tokenizer's [PAD] id (default 0).
--- Columns: id, tag, text (cleaned), ids, masks, targets.
+-- Parameters: ${split} (default train); ${bucket} (default 0) and ${part} (default 00000); ${out} the output
+-- directory; ${pad_to} the split's padding length (its longest row from step 5, or --max-length, which also
+-- truncates longer rows keeping [SEP] last; `tokens` or `LEAST(tokens, N)` for no padding); ${pad_id} the
+-- tokenizer's [PAD] id (default 0); ${fold_column} `, fold` to write the training split's folds (default:
+-- none); ${ids_name}, ${targets_name} and ${masks_column} the layout (default: ids, targets, and the masks as
+-- `masks`; --column-names hf and --padding none change them).
+-- Columns: id, tag, text (cleaned), ids, masks, targets (and fold).
 -- `tag` and `text` are written as Utf8 whatever layout the engine uses inside (DataFusion prefers Utf8View,
 -- Ballista Utf8), so the files are the same wherever the plan runs and every Parquet reader knows the type.
 --
@@ -30,32 +33,17 @@ SET datafusion.optimizer.enable_round_robin_repartition = false;
 
 COPY (
     SELECT id, arrow_cast(tag, 'Utf8') AS tag, arrow_cast(text, 'Utf8') AS text,
-           tokens['ids'] AS ids, tokens['masks'] AS masks, targets
+           padded['ids'] AS ${ids_name:-ids}${masks_column:-, padded['masks'] AS masks},
+           targets AS ${targets_name:-targets}${fold_column:-}
     FROM (
-        SELECT id, tag, text, targets, shuffle_hash, pad_tokens(ids, ${train_pad_to}, ${pad_id:-0}) AS tokens
+        SELECT id, tag, text, targets, fold, shuffle_hash, pad_tokens(ids, ${pad_to}, ${pad_id:-0}) AS padded
         FROM (
-            SELECT id, tag, text, targets, shuffle_hash, ids
+            SELECT id, tag, text, targets, fold, shuffle_hash, ids, tokens
             FROM examples
-            WHERE split = 'train' AND bucket = '${bucket:-0}'
+            WHERE split = '${split:-train}' AND bucket = '${bucket:-0}'
             ORDER BY shuffle_hash, id, targets
         )
     )
     ORDER BY shuffle_hash, id, targets
 )
-TO '${out}/train/part-${part:-00000}.parquet' STORED AS PARQUET;
-
-COPY (
-    SELECT id, arrow_cast(tag, 'Utf8') AS tag, arrow_cast(text, 'Utf8') AS text,
-           tokens['ids'] AS ids, tokens['masks'] AS masks, targets
-    FROM (
-        SELECT id, tag, text, targets, shuffle_hash, pad_tokens(ids, ${val_pad_to}, ${pad_id:-0}) AS tokens
-        FROM (
-            SELECT id, tag, text, targets, shuffle_hash, ids
-            FROM examples
-            WHERE split = 'val' AND bucket = '${bucket:-0}'
-            ORDER BY shuffle_hash, id, targets
-        )
-    )
-    ORDER BY shuffle_hash, id, targets
-)
-TO '${out}/val/part-${part:-00000}.parquet' STORED AS PARQUET;
+TO '${out}/${split:-train}/part-${part:-00000}.parquet' STORED AS PARQUET;

@@ -32,8 +32,8 @@ CREATE EXTERNAL TABLE text_hashes STORED AS PARQUET PARTITIONED BY (text_bucket)
 -- name: shared_texts_in_range
 COPY (
     SELECT text_hash,
-           SUM(CASE WHEN split = 'train' THEN 1 ELSE 0 END) AS train_rows,
-           SUM(CASE WHEN split = 'val' THEN 1 ELSE 0 END) AS val_rows
+           SUM(CASE WHEN split = '${train_split:-train}' THEN 1 ELSE 0 END) AS train_rows,
+           SUM(CASE WHEN split <> '${train_split:-train}' THEN 1 ELSE 0 END) AS val_rows
     FROM text_hashes
     WHERE text_bucket = '${text_bucket}'
     GROUP BY text_hash
@@ -58,9 +58,10 @@ SELECT class, COUNT(*) AS n FROM accepted_rows GROUP BY class;
 -- name: duplicate_texts
 SELECT key FROM duplicate_texts;
 
--- The last bucket holding validation rows: validation fills the buckets up to the one holding its last row.
--- name: last_val_bucket
-SELECT MAX(last_val_bucket) AS last_val_bucket FROM val_boundaries;
+-- Per split: the last bucket holding its rows (a held-out split fills the buckets up to the one holding its
+-- last row).
+-- name: last_buckets
+SELECT split, MAX(last_bucket) AS last_bucket FROM segment_bounds GROUP BY split;
 
 -- The class indices of --classes in place of the training classes'. Parameter: ${classes}, a VALUES query
 -- of (class, class_index).

@@ -218,7 +218,7 @@ async fn a_mistyped_key_after_the_inferred_records_is_a_bad_row() {
     assert!(error.contains(&expected), "{error}");
     let report = prepare(&run(OnBadRows::Skip, "skip")).await.unwrap();
     assert_eq!((report.rows_read, report.rows_rejected), (10_051, 1));
-    assert_eq!(report.train.rows + report.val.rows, 10_050);
+    assert_eq!(report.rows_in_splits(), 10_050);
 }
 
 /// Tokenizer problems stop the run before any data is read, naming the file.
@@ -302,7 +302,7 @@ async fn shared_texts_are_counted_and_dedupe_keeps_the_smallest_key() {
     let ids: BTreeSet<i64> = rows.iter().map(|row| row.id).collect();
     assert_eq!(ids, (1..=12).collect::<BTreeSet<i64>>(), "the repeats go, the smallest keys stay");
     assert_eq!(report.rows_deduplicated, 4);
-    assert_eq!(report.rows_read, report.train.rows + report.val.rows + report.rows_rejected + report.rows_deduplicated);
+    assert_eq!(report.rows_read, report.rows_in_splits() + report.rows_rejected + report.rows_deduplicated);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(deduplicated.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["leakage"]["shared_texts"], 0);
@@ -361,7 +361,7 @@ async fn a_directory_names_the_file_of_a_bad_row_and_refuses_differing_headers()
     assert!(error.contains(&format!("{b} line 3: 4 fields, the header has 5")), "{error}");
 
     let report = prepare(&options(pieces.clone(), directory.path().join("skipped"), OnBadRows::Skip)).await.unwrap();
-    assert_eq!((report.rows_read, report.rows_rejected, report.train.rows + report.val.rows), (14, 1, 13));
+    assert_eq!((report.rows_read, report.rows_rejected, report.rows_in_splits()), (14, 1, 13));
     let rejected = std::fs::read_to_string(directory.path().join("skipped/rejected.csv")).unwrap();
     assert!(rejected.contains(&format!("{b},3,")), "{rejected}");
 
@@ -452,7 +452,7 @@ async fn crlf_lines_and_zero_padded_duplicate_keys_are_named_exactly() {
 
     let out = directory.path().join("skip");
     let report = prepare(&options(data, out.clone(), OnBadRows::Skip)).await.unwrap();
-    assert_eq!((report.rows_read, report.rows_rejected, report.train.rows + report.val.rows), (14, 3, 11));
+    assert_eq!((report.rows_read, report.rows_rejected, report.rows_in_splits()), (14, 3, 11));
     let mut reader = csv::Reader::from_path(out.join("rejected.csv")).unwrap();
     let rejected: Vec<(String, String, String)> = reader
         .records()
@@ -584,7 +584,7 @@ async fn key_and_class_columns_may_have_any_name() {
     })
     .await
     .unwrap();
-    assert_eq!((report.rows_read, report.train.rows + report.val.rows), (12, 12));
+    assert_eq!((report.rows_read, report.rows_in_splits()), (12, 12));
     let ids: BTreeSet<i64> =
         read_split(&out.join("train")).into_iter().chain(read_split(&out.join("val"))).map(|row| row.id).collect();
     assert_eq!(ids, (1..=12).collect::<BTreeSet<i64>>());

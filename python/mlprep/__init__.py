@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import pyarrow as pa
@@ -76,10 +77,14 @@ def prepare(
     out: StrPath,
     *,
     seed: int = _DEFAULTS["seed"],
-    test_size: float = _DEFAULTS["test_size"],
+    test_size: float | None = None,
+    splits: str | Mapping[str, float] | None = None,
+    folds: int | None = None,
     stratify: str = _DEFAULTS["stratify"],
     key: str = _DEFAULTS["key"],
     max_length: int | None = None,
+    padding: Literal["split", "max-length", "none"] = "split",
+    column_names: Literal["course", "hf"] = "course",
     partitions: int | None = None,
     memory_limit: int | str | None = None,
     on_bad_rows: Literal["fail", "skip"] = _DEFAULTS["on_bad_rows"],
@@ -96,10 +101,19 @@ def prepare(
         vocab: a BERT ``vocab.txt`` or a Hugging Face ``tokenizer.json`` (path or ``s3://`` URL).
         out: the output directory (or ``s3://`` prefix); written only when complete.
         seed: the shuffle seed.
-        test_size: the validation share of each class.
+        test_size: the validation share of each class (``val``; default 0.2, or none with ``folds`` alone).
+        splits: named splits instead of ``train`` and ``val``: ``{"train": 0.8, "val": 0.1, "test": 0.1}`` or
+            ``"train=0.8,val=0.1,test=0.1"``; the first takes the rest of each class, the others in turn
+            ``ceil(share * rows)`` of it.
+        folds: stratified folds of the training split (a ``fold`` column, 0..folds-1).
         stratify: the class column.
         key: the column identifying a row.
         max_length: truncate and pad to this many tokens (default: each split's longest row).
+        padding: ``"split"`` (each split to its longest row, or ``max_length``), ``"max-length"`` (every split
+            to one length: ``max_length`` or the longest row of all) or ``"none"`` (unpadded ids, no masks: pad
+            at batch time, e.g. with ``DataCollatorWithPadding``).
+        column_names: ``"course"`` (``ids``, ``masks``, ``targets``) or ``"hf"`` (``input_ids``,
+            ``attention_mask``, ``labels``).
         partitions: threads and partitions (default: one per core).
         memory_limit: bytes (or ``"2G"``) the engine may hold before it spills.
         on_bad_rows: ``"fail"`` (raise, naming the rows) or ``"skip"`` (list them in ``rejected.csv``).
@@ -118,10 +132,14 @@ def prepare(
         os.fspath(vocab),
         os.fspath(out),
         seed,
-        float(test_size),
+        None if test_size is None else float(test_size),
+        splits if splits is None or isinstance(splits, str) else ",".join(f"{k}={v!r}" for k, v in splits.items()),
+        folds,
         stratify,
         key,
         max_length,
+        padding,
+        column_names,
         partitions,
         memory_limit,
         on_bad_rows,
@@ -144,8 +162,8 @@ def sql(query: str, **params: str | int | float | bool | os.PathLike[str]) -> pa
 
 
 def load(out: StrPath) -> datasets.DatasetDict:
-    """Open a prepared directory (or ``s3://`` prefix) as a ``datasets.DatasetDict`` with ``train`` and
-    ``validation``.
+    """Open a prepared directory (or ``s3://`` prefix) as a ``datasets.DatasetDict``: ``train`` and
+    ``validation`` (mlprep's ``val``), or the splits of ``splits=...``, by their names.
 
     The rows keep their order (each split in shuffle order), so ``load(out)["train"].set_format("torch")``
     feeds a ``DataLoader``. Needs the ``datasets`` package (``pip install 'mlprep[datasets]'``).
@@ -168,12 +186,19 @@ def load(out: StrPath) -> datasets.DatasetDict:
 def _load_directory(root: Path) -> datasets.DatasetDict:
     import datasets
 
-    if not (root / "summary.json").is_file():
+    summary_file = root / "summary.json"
+    if not summary_file.is_file():
         raise FileNotFoundError(f"{root} is not a complete mlprep output: it has no summary.json")
-    files = {
-        name: [str(path) for path in sorted((root / split).glob("*.parquet"))]
-        for name, split in (("train", "train"), ("validation", "val"))
-    }
+    splits = json.loads(summary_file.read_text(encoding="utf-8"))["splits"]
     return datasets.DatasetDict(
-        {name: datasets.Dataset.from_parquet(paths, keep_in_memory=False) for name, paths in files.items()}
+        {
+            _DATASET_SPLIT_NAMES.get(split, split): datasets.Dataset.from_parquet(
+                [str(path) for path in sorted((root / split).glob("*.parquet"))], keep_in_memory=False
+            )
+            for split in splits
+        }
     )
+
+
+# mlprep's `val` is the name Hugging Face datasets give validation splits; other split names are kept.
+_DATASET_SPLIT_NAMES = {"val": "validation"}

@@ -13,7 +13,7 @@ use datafusion_ffi::udf::FFI_ScalarUDF;
 use mlprep::engine::location::Location;
 use mlprep::engine::session::{parse_size, tokio_runtime};
 use mlprep::engine::storage::{ObjectStores, S3Settings};
-use mlprep::prepare::defaults;
+use mlprep::prepare::{ColumnNames, Padding, SplitPlan, defaults};
 use mlprep::publish::SUMMARY_FILE;
 use mlprep::sql::{Param, ScriptRunner};
 use mlprep::{Cluster, OnBadRows, PrepareOptions, SessionOptions};
@@ -86,7 +86,7 @@ fn failed(error: impl std::fmt::Display) -> PyErr {
 /// Runs the pipeline as `mlprep prepare` does and returns `summary.json`'s text. The interpreter is free while
 /// it runs; Ctrl-C stops it, removes what it wrote and raises `KeyboardInterrupt`.
 #[pyfunction]
-#[pyo3(signature = (data, vocab, out, seed, test_size, stratify, key, max_length, partitions, memory_limit, on_bad_rows, classes, dedupe, overwrite, cluster))]
+#[pyo3(signature = (data, vocab, out, seed, test_size, splits, folds, stratify, key, max_length, padding, column_names, partitions, memory_limit, on_bad_rows, classes, dedupe, overwrite, cluster))]
 #[allow(clippy::too_many_arguments)]
 fn prepare(
     py: Python<'_>,
@@ -94,10 +94,14 @@ fn prepare(
     vocab: PathBuf,
     out: PathBuf,
     seed: i64,
-    test_size: f64,
+    test_size: Option<f64>,
+    splits: Option<String>,
+    folds: Option<u32>,
     stratify: String,
     key: String,
     max_length: Option<usize>,
+    padding: &str,
+    column_names: &str,
     partitions: Option<usize>,
     memory_limit: Option<String>,
     on_bad_rows: &str,
@@ -108,6 +112,10 @@ fn prepare(
 ) -> PyResult<String> {
     let on_bad_rows = <OnBadRows as clap::ValueEnum>::from_str(on_bad_rows, false)
         .map_err(|_| PyValueError::new_err(format!("on_bad_rows={on_bad_rows:?}: expected 'fail' or 'skip'")))?;
+    let padding = <Padding as clap::ValueEnum>::from_str(padding, false)
+        .map_err(|_| PyValueError::new_err(format!("padding={padding:?}: expected 'split', 'max-length' or 'none'")))?;
+    let column_names = <ColumnNames as clap::ValueEnum>::from_str(column_names, false)
+        .map_err(|_| PyValueError::new_err(format!("column_names={column_names:?}: expected 'course' or 'hf'")))?;
     let memory_limit = memory_limit.as_deref().map(parse_size).transpose().map_err(PyValueError::new_err)?;
     let cluster = match cluster.as_deref() {
         None => Cluster::Local,
@@ -117,12 +125,17 @@ fn prepare(
     let defaults = SessionOptions::default();
     let session =
         SessionOptions { partitions: partitions.unwrap_or(defaults.partitions), memory_limit, cluster, ..defaults };
+    // The messages name the CLI's flags, which the keyword arguments mirror.
+    let split = SplitPlan::from_flags(test_size, splits.as_deref(), folds)
+        .map_err(|error| PyValueError::new_err(error.to_string()))?;
     let options = PrepareOptions {
         seed,
-        test_size,
+        split,
         stratify,
         key,
         max_length,
+        padding,
+        column_names,
         overwrite,
         on_bad_rows,
         dedupe,

@@ -165,3 +165,30 @@ def test_the_notebook_example_runs(dataset_csv, vocab):
     assert result.returncode == 0, result.stderr
     assert "train 610 val 154" in result.stdout
     assert "'text': 'transformer attention need'" in result.stdout
+
+
+def test_splits_and_folds_match_the_cli_and_load_by_name(tmp_path, dataset_csv, vocab, mlprep_binary):
+    cli = tmp_path / "cli"
+    subprocess.run(
+        [mlprep_binary, "prepare", "--data", dataset_csv, "--vocab", vocab, "--out", cli,
+         "--splits", "train=0.8,val=0.1,test=0.1", "--folds", "3"],
+        check=True, capture_output=True,
+    )
+    out = tmp_path / "python"
+    summary = mlprep.prepare(dataset_csv, vocab, out, splits={"train": 0.8, "val": 0.1, "test": 0.1}, folds=3)
+    assert files(out) == files(cli)
+    # Hand-computed: ceil(0.1 * n) per class to val and to test: 29 + 7 + 31 + 11.
+    assert summary["splits"]["test"]["rows"] == 78 and summary["splits"]["val"]["rows"] == 78
+    dataset = mlprep.load(out)
+    assert set(dataset) == {"train", "validation", "test"}
+    assert len(dataset["test"]) == 78 and len(dataset["train"]) == 764 - 2 * 78
+    assert sorted(set(dataset["train"]["fold"])) == [0, 1, 2]
+    mlprep.prepare(dataset_csv, vocab, tmp_path / "hf", padding="none", column_names="hf")
+    hf = mlprep.load(tmp_path / "hf")["validation"]
+    assert hf.column_names == ["id", "tag", "text", "input_ids", "labels"]
+    assert all(ids[-1] == 103 and ids[0] == 102 for ids in hf["input_ids"])  # [CLS] ... [SEP], no [PAD]
+    with pytest.raises(ValueError, match="padding"):
+        mlprep.prepare(dataset_csv, vocab, tmp_path / "refused", padding="longest")
+    with pytest.raises(ValueError, match="not both"):
+        mlprep.prepare(dataset_csv, vocab, tmp_path / "refused", test_size=0.1, splits="train=0.9,test=0.1")
+    assert not (tmp_path / "refused").exists()

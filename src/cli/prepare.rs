@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use mlprep::engine::session::{DEFAULT_BATCH_SIZE, parse_size};
-use mlprep::prepare::{self, defaults};
+use mlprep::prepare::{self, ColumnNames, Padding, SplitPlan, defaults};
 use mlprep::tools::synthetic;
 use mlprep::{OnBadRows, PrepareOptions, SessionOptions};
 
@@ -32,9 +32,19 @@ pub struct PrepareArgs {
     /// Seed of the shuffle (and of the synthetic data when --data is not given).
     #[arg(long, default_value_t = defaults::SEED, allow_negative_numbers = true)]
     seed: i64,
-    /// Share of each class that goes to validation: ceil(test_size * rows) rows per class.
-    #[arg(long, default_value_t = defaults::TEST_SIZE)]
-    test_size: f64,
+    /// Share of each class that goes to validation (DIR/val/): ceil(test_size * rows) rows per class, the rest
+    /// to DIR/train/ [default: 0.2, or none with --folds alone].
+    #[arg(long, value_name = "SHARE", conflicts_with = "splits")]
+    test_size: Option<f64>,
+    /// Named splits instead of train and val, e.g. train=0.8,val=0.1,test=0.1: per class, in shuffle order,
+    /// each split after the first takes ceil(share * rows) rows in turn, and the first takes the rest. Each goes
+    /// to DIR/NAME/.
+    #[arg(long, value_name = "NAME=SHARE,...")]
+    splits: Option<String>,
+    /// Stratified folds of the training split: each training row gets a fold 0..K-1 (a `fold` column), the
+    /// folds of a class differing in size by at most one. Alone, every row is in training.
+    #[arg(long, value_name = "K")]
+    folds: Option<u32>,
     /// Class column: the split is stratified by it and it gives the targets.
     #[arg(long, default_value = defaults::STRATIFY)]
     stratify: String,
@@ -44,6 +54,14 @@ pub struct PrepareArgs {
     /// Truncate (keeping [SEP] last) and pad every row to N ids; default: pad each split to its longest row.
     #[arg(long, value_name = "N")]
     max_length: Option<usize>,
+    /// What each split's ids are padded to: split (its longest row, or --max-length), max-length (one length for
+    /// every split: --max-length or the longest row of all), none (unpadded ids, no masks column).
+    #[arg(long, value_enum, default_value_t = Padding::default())]
+    padding: Padding,
+    /// Names of the token and target columns: course (ids, masks, targets) or hf (input_ids, attention_mask,
+    /// labels, as transformers models take them).
+    #[arg(long, value_enum, default_value_t = ColumnNames::default())]
+    column_names: ColumnNames,
     /// Rows per Arrow batch.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH_SIZE)]
     batch_size: usize,
@@ -113,12 +131,15 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         (None, data, vocab) => (data.unwrap_or_default(), vocab.unwrap_or_default()),
     };
     let session = SessionOptions { batch_size: args.batch_size, ..args.engine.session_options() };
+    let split = SplitPlan::from_flags(args.test_size, args.splits.as_deref(), args.folds).map_err(message)?;
     let options = PrepareOptions {
         seed: args.seed,
-        test_size: args.test_size,
+        split,
         stratify: args.stratify,
         key: args.key,
         max_length: args.max_length,
+        padding: args.padding,
+        column_names: args.column_names,
         overwrite: args.overwrite,
         file_size: args.file_size as u64,
         on_bad_rows: args.on_bad_rows,
@@ -140,13 +161,13 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         );
     }
     let report = prepare::prepare(&options).await.map_err(message)?;
+    let splits: Vec<String> = report.splits.iter().map(|split| format!("{} {}", split.rows, split.name)).collect();
     println!(
-        "Prepared {} rows from {} with vocabulary {}: {} train, {} val, {} classes -> {}",
+        "Prepared {} rows from {} with vocabulary {}: {}, {} classes -> {}",
         report.rows_read,
         options.data.display(),
         options.vocab.display(),
-        report.train.rows,
-        report.val.rows,
+        splits.join(", "),
         report.class_to_index.len(),
         report.out.display()
     );

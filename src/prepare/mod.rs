@@ -5,9 +5,11 @@
 //! and published by `crate::publish`.
 
 mod checks;
+mod layout;
 mod leakage;
 mod left_out;
 mod options;
+mod plan;
 mod progress;
 mod report;
 mod scan;
@@ -34,7 +36,9 @@ use crate::sql::scripts;
 use progress::Progress;
 use sources::Sources;
 
+pub use layout::{ColumnNames, Padding};
 pub use options::{DEFAULT_FILE_SIZE, PrepareOptions, defaults};
+pub use plan::{HeldOut, MAX_FOLDS, Segment, SplitPlan};
 pub use report::PrepareReport;
 pub use split::{SMALL_VIEWS, SplitReport};
 pub use write::split_files;
@@ -217,7 +221,8 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
         ("key_name", Param::Text(options.key.clone())),
         ("stratify_name", Param::Text(options.stratify.clone())),
         ("seed", Param::Integer(options.seed.into())),
-        ("test_size", Param::Float(options.test_size)),
+        ("segments", Param::Sql(options.split.segments_sql())),
+        ("train_split", Param::Text(options.split.train.clone())),
         ("vocab", Param::Text(vocabulary.argument.clone())),
         ("out", Param::Text(places.out.to_sql())),
         ("work", Param::Text(places.work.to_sql())),
@@ -247,7 +252,7 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
         split::split(&mut runner, options, known_classes.as_ref(), buckets, accepted.rows, &places.work).await?;
 
     progress.step("writing Parquet");
-    write::write_splits(&mut runner, &places.out, buckets, &split, options.session.partitions).await?;
+    write::write_splits(&mut runner, options, &places.out, buckets, &split).await?;
     places.work.remove_all().await?;
     if places.local_work.exists() {
         std::fs::remove_dir_all(work).map_err(|error| Error::io(work, error))?;
@@ -261,8 +266,7 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
         rows_deduplicated: accepted.rows_deduplicated,
         val_rows_with_a_train_text: split.leakage["val_rows_with_a_train_text"].as_u64().unwrap_or(0),
         class_to_index: split.class_to_index,
-        train: split.train,
-        val: split.val,
+        splits: split.splits,
         summary,
         step_times: progress.finish(),
         warnings: Vec::new(),

@@ -6,6 +6,9 @@ use crate::engine::SessionOptions;
 use crate::error::{Error, Result};
 use crate::input::bad_rows::OnBadRows;
 
+use super::layout::{ColumnNames, Padding};
+use super::plan::SplitPlan;
+
 /// Everything `prepare` needs.
 #[derive(Debug, Clone)]
 pub struct PrepareOptions {
@@ -13,10 +16,15 @@ pub struct PrepareOptions {
     pub vocab: PathBuf,
     pub out: PathBuf,
     pub seed: i64,
-    pub test_size: f64,
+    /// The splits (`--test-size`, `--splits`) and folds (`--folds`).
+    pub split: SplitPlan,
     pub stratify: String,
     pub key: String,
     pub max_length: Option<usize>,
+    /// What length each split's ids are padded to.
+    pub padding: Padding,
+    /// What the token and target columns are called.
+    pub column_names: ColumnNames,
     pub overwrite: bool,
     /// CSV bytes per output file: the rows are staged in `ceil(input size / file_size)` buckets of the shuffle
     /// order, and each bucket is sorted and written apart, so memory is bounded by a bucket, not the input.
@@ -50,10 +58,12 @@ impl PrepareOptions {
             vocab,
             out,
             seed: defaults::SEED,
-            test_size: defaults::TEST_SIZE,
+            split: SplitPlan::default(),
             stratify: defaults::STRATIFY.into(),
             key: defaults::KEY.into(),
             max_length: None,
+            padding: Padding::default(),
+            column_names: ColumnNames::default(),
             overwrite: false,
             file_size: DEFAULT_FILE_SIZE,
             on_bad_rows: OnBadRows::Fail,
@@ -65,12 +75,12 @@ impl PrepareOptions {
 
     /// Fails on values the pipeline cannot run with, before anything is read.
     pub fn validate(&self) -> Result<()> {
-        if !(self.test_size > 0.0 && self.test_size < 1.0) {
+        if let Some(test_size) = self.split.test_size().filter(|share| !(*share > 0.0 && *share < 1.0)) {
             return Err(Error::Configuration(format!(
-                "--test-size must be between 0 and 1 (exclusive), got {}",
-                self.test_size
+                "--test-size must be between 0 and 1 (exclusive), got {test_size}"
             )));
         }
+        self.split.validate()?;
         if self.file_size == 0 {
             return Err(Error::Configuration("--file-size must be at least 1 byte".into()));
         }

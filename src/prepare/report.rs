@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::checks::Accepted;
 use super::options::PrepareOptions;
+use super::plan::SplitPlan;
 use super::scan::Input;
 use super::split::{Split, SplitReport};
 use super::vocabulary::Vocabulary;
@@ -18,7 +19,7 @@ use crate::input::bad_rows::{OnBadRows, counts_by_kind, write_rejected_csv};
 #[derive(Debug, Clone)]
 pub struct PrepareReport {
     pub out: PathBuf,
-    /// Records in the input (rows read = train + val + rejected).
+    /// Records in the input (rows read = rows in the splits + rejected + deduplicated).
     pub rows_read: u64,
     /// Rows set aside (`--on-bad-rows skip`), listed in `DIR/rejected.csv`.
     pub rows_rejected: u64,
@@ -27,13 +28,25 @@ pub struct PrepareReport {
     /// Validation rows whose cleaned text a training row has too.
     pub val_rows_with_a_train_text: u64,
     pub class_to_index: BTreeMap<String, i64>,
-    pub train: SplitReport,
-    pub val: SplitReport,
+    /// Training first, then the held-out splits.
+    pub splits: Vec<SplitReport>,
     pub summary: Value,
     /// How long each step took.
     pub step_times: Vec<(&'static str, std::time::Duration)>,
     /// What the user should know of a run that succeeded (an earlier output that could not be removed).
     pub warnings: Vec<String>,
+}
+
+impl PrepareReport {
+    /// The report of the split `name`.
+    pub fn split(&self, name: &str) -> Option<&SplitReport> {
+        self.splits.iter().find(|split| split.name == name)
+    }
+
+    /// Rows in all the splits.
+    pub fn rows_in_splits(&self) -> u64 {
+        self.splits.iter().map(|split| split.rows).sum()
+    }
 }
 
 /// Writes the files that describe the output into `staging`, `summary.json` last (it marks the directory as a
@@ -61,16 +74,17 @@ pub(super) fn write_description(
         "key": options.key,
         "stratify": options.stratify,
         "seed": options.seed,
-        "test_size": options.test_size,
+        "test_size": options.split.test_size(),
+        "split_plan": plan_json(&options.split),
         "vocab": vocabulary.name,
         "vocab_sha256": vocabulary.sha256,
         "max_length": options.max_length,
+        "padding": options.padding.name(),
+        "column_names": options.column_names.name(),
         "file_size": options.file_size,
         "class_to_index": split.class_to_index,
-        "splits": {
-            "train": split_json(&split.train, options.max_length),
-            "val": split_json(&split.val, options.max_length),
-        },
+        "splits": split.splits.iter().map(|report| (report.name.clone(), split_json(report, options.max_length)))
+            .collect::<serde_json::Map<String, Value>>(),
     });
     write_json(&staging.join("class_to_index.json"), &json!(split.class_to_index))?;
     if options.on_bad_rows == OnBadRows::Skip {
@@ -80,15 +94,31 @@ pub(super) fn write_description(
     Ok(summary)
 }
 
+/// The splits in the order they take each class's rows, and the folds of training.
+fn plan_json(plan: &SplitPlan) -> Value {
+    json!({
+        "held_out": plan.held_out.iter().map(|split| json!({ "split": split.name, "share": split.share }))
+            .collect::<Vec<_>>(),
+        "train": plan.train,
+        "folds": (plan.folds > 1).then_some(plan.folds),
+    })
+}
+
 fn split_json(report: &SplitReport, max_length: Option<usize>) -> Value {
     let mean = if report.rows == 0 { 0.0 } else { report.total_tokens as f64 / report.rows as f64 };
-    json!({
+    let mut json = json!({
         "rows": report.rows,
         "rows_per_class": report.rows_per_class,
         "token_length": { "min": report.min_tokens, "mean": mean, "max": report.max_tokens },
         "padded_length": report.padded_length,
         "truncated": max_length.is_some_and(|length| report.max_tokens > length as i64),
-    })
+    });
+    if !report.rows_per_fold.is_empty() {
+        let folds: serde_json::Map<String, Value> =
+            report.rows_per_fold.iter().map(|(fold, classes)| (fold.to_string(), json!(classes))).collect();
+        json["rows_per_fold_and_class"] = Value::Object(folds);
+    }
+    json
 }
 
 fn write_json(path: &Path, value: &Value) -> Result<()> {

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, RecordBatch};
 use serde_json::{Value, json};
 
 use super::leakage::{find_shared_texts, text_bucket_count};
 use super::options::PrepareOptions;
+use super::plan::SplitPlan;
 use crate::engine::location::Location;
 use crate::error::{Error, Result};
 use crate::sql::Param;
@@ -16,25 +17,29 @@ use crate::sql::literals::materialize_small_view;
 use crate::sql::results::{int64_column, result_with_columns, text_column};
 use crate::sql::scripts::{self, run_named};
 
-/// Views of one row per class that `prepare` replaces by their values before the full rows meet them.
-pub const SMALL_VIEWS: [&str; 2] = ["class_to_index", "val_boundaries"];
+/// Views of a row per class (and segment) that `prepare` replaces by their values before the full rows meet them.
+pub const SMALL_VIEWS: [&str; 2] = ["class_to_index", "segment_bounds"];
 
-/// Per split: rows, class counts and token lengths.
+/// Per split: rows, class counts (per fold too) and token lengths.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SplitReport {
+    pub name: String,
     pub rows: u64,
     pub rows_per_class: BTreeMap<String, u64>,
+    /// With folds: rows per fold and class.
+    pub rows_per_fold: BTreeMap<u32, BTreeMap<String, u64>>,
     pub min_tokens: i64,
     pub max_tokens: i64,
     pub total_tokens: i64,
-    pub padded_length: i64,
+    /// The length the split's ids are padded to; `None` without padding (`--padding none`).
+    pub padded_length: Option<i64>,
 }
 
 /// The split, as counted from its rows.
 pub(super) struct Split {
     pub class_to_index: BTreeMap<String, i64>,
-    pub train: SplitReport,
-    pub val: SplitReport,
+    /// In the plan's order: training first, then the held-out splits.
+    pub splits: Vec<SplitReport>,
     /// The leakage counts of `summary.json`.
     pub leakage: Value,
 }
@@ -64,18 +69,19 @@ pub(super) async fn split(
     }
     let stats = runner.run_script(scripts::EXAMPLES.path, scripts::EXAMPLES.text, None).await?;
     let class_to_index = read_class_to_index(result_with_columns(&stats, &["class", "class_index"])?)?;
-    let split_counts = ["split", "tag", "rows", "min_tokens", "max_tokens", "total_tokens"];
-    let (mut train, mut val) = read_split_reports(result_with_columns(&stats, &split_counts)?)?;
+    let split_counts = ["split", "fold", "tag", "rows", "min_tokens", "max_tokens", "total_tokens"];
+    let mut splits = read_split_reports(&options.split, result_with_columns(&stats, &split_counts)?)?;
     let leakage = read_leakage(
         result_with_columns(&stats, &LEAKAGE_TOTALS)?,
         result_with_columns(&stats, &["text", "train_rows", "val_rows"])?,
     )?;
-    check_split(options, rows_accepted, &train, &val)?;
-    check_split_sizes(options.test_size, &class_to_index, known_classes, &train, &val)?;
-    for split in [&mut train, &mut val] {
-        split.padded_length = options.max_length.map_or(split.max_tokens, |length| length as i64);
+    check_split(&options.split, rows_accepted, &splits)?;
+    check_split_sizes(&options.split, &class_to_index, known_classes, &splits)?;
+    let longest: Vec<i64> = splits.iter().map(|split| split.max_tokens).collect();
+    for (split, length) in splits.iter_mut().zip(options.padding.lengths(options.max_length, &longest)) {
+        split.padded_length = length;
     }
-    Ok(Split { class_to_index, train, val, leakage })
+    Ok(Split { class_to_index, splits, leakage })
 }
 
 /// The leakage totals of `sql/05_examples.sql`, as `summary.json` names them.
@@ -121,57 +127,73 @@ async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String,
         .collect();
     runner.set_param("classes", Param::Sql(format!("(VALUES {})", rows.join(", "))));
     run_named(runner, scripts::QUERIES, "given_class_to_index").await?;
-    run_named(runner, scripts::SPLIT, "val_boundaries").await?;
+    run_named(runner, scripts::SPLIT, "segment_bounds").await?;
     Ok(())
 }
 
-fn check_split(options: &PrepareOptions, rows_read: u64, train: &SplitReport, val: &SplitReport) -> Result<()> {
-    for (class, &val_rows) in &val.rows_per_class {
-        if !train.rows_per_class.contains_key(class) {
-            return Err(Error::Configuration(format!(
-                "class '{class}' has only {val_rows} row(s): too few to split with --test-size {} (every row would go \
-                 to validation and none to training)",
-                options.test_size
-            )));
+/// Every class has training rows, and every accepted row is in a split.
+fn check_split(plan: &SplitPlan, rows_accepted: u64, splits: &[SplitReport]) -> Result<()> {
+    let train = &splits[0];
+    for held_out in &splits[1..] {
+        for class in held_out.rows_per_class.keys() {
+            if !train.rows_per_class.contains_key(class) {
+                let rows: u64 = splits.iter().filter_map(|split| split.rows_per_class.get(class)).sum();
+                return Err(Error::Configuration(format!(
+                    "class '{class}' has only {rows} row(s): too few to split with {} (every row would go to the \
+                     held-out splits and none to {})",
+                    plan.describe(),
+                    plan.train
+                )));
+            }
         }
     }
-    if train.rows + val.rows != rows_read {
-        return Err(Error::Accounting(format!(
-            "read {rows_read} rows but the split holds {} train + {} val",
-            train.rows, val.rows
-        )));
+    let rows_split: u64 = splits.iter().map(|split| split.rows).sum();
+    if rows_split != rows_accepted {
+        let counts: Vec<String> = splits.iter().map(|split| format!("{} {}", split.rows, split.name)).collect();
+        return Err(Error::Accounting(format!("read {rows_accepted} rows but the split holds {}", counts.join(" + "))));
     }
     Ok(())
 }
 
-/// The split, checked against its definition: per class, `ceil(test_size * rows)` rows in validation, and the
-/// classes with training rows indexed 0..k-1 in sorted order. The counts come from the rows themselves, the
-/// boundaries and indices from small aggregates computed apart; a Ballista 55 cluster that lost an executor
-/// was seen to read a re-run task's shuffle output twice, which doubles an aggregate without changing the
-/// row totals, so this is where such a run is caught.
+/// The split, checked against its definition ([`SplitPlan::segment_sizes`]): per class, each held-out split
+/// and each fold has the rows the plan gives a class of its size, and the classes with training rows are
+/// indexed 0..k-1 in sorted order. The counts come from the rows themselves, the boundaries and indices from
+/// small aggregates computed apart; a Ballista 55 cluster that lost an executor was seen to read a re-run
+/// task's shuffle output twice, which doubles an aggregate without changing the row totals, so this is where
+/// such a run is caught.
 fn check_split_sizes(
-    test_size: f64,
+    plan: &SplitPlan,
     class_to_index: &BTreeMap<String, i64>,
     given_indices: Option<&BTreeMap<String, i64>>,
-    train: &SplitReport,
-    val: &SplitReport,
+    splits: &[SplitReport],
 ) -> Result<()> {
     let classes: std::collections::BTreeSet<&String> =
-        train.rows_per_class.keys().chain(val.rows_per_class.keys()).collect();
+        splits.iter().flat_map(|split| split.rows_per_class.keys()).collect();
+    let rows_of = |split: &SplitReport, fold: Option<u32>, class: &str| {
+        let counts = match fold {
+            Some(fold) => split.rows_per_fold.get(&fold),
+            None => Some(&split.rows_per_class),
+        };
+        counts.and_then(|counts| counts.get(class)).copied().unwrap_or(0)
+    };
     for class in classes {
-        let train_rows = train.rows_per_class.get(class).copied().unwrap_or(0);
-        let val_rows = val.rows_per_class.get(class).copied().unwrap_or(0);
-        let rows = train_rows + val_rows;
-        let expected = (test_size * rows as f64).ceil() as u64;
-        if val_rows != expected {
-            return Err(Error::Accounting(format!(
-                "class '{class}' has {rows} rows and {val_rows} in validation, but ceil({test_size} * {rows}) = {expected}"
-            )));
+        let rows: u64 = splits.iter().map(|split| rows_of(split, None, class)).sum();
+        let expected = plan.segment_sizes(rows).unwrap_or_default();
+        for (segment, expected) in plan.segments().iter().zip(expected) {
+            let split = splits.iter().find(|split| split.name == segment.split).expect("every split is reported");
+            let found = rows_of(split, segment.fold, class);
+            if found != expected {
+                let part = segment.fold.map_or_else(|| format!("'{}'", segment.split), |fold| format!("fold {fold}"));
+                return Err(Error::Accounting(format!(
+                    "class '{class}' has {rows} rows and {found} in {part}, but {} gives it {expected}",
+                    plan.describe()
+                )));
+            }
         }
     }
     let expected_indices: BTreeMap<String, i64> = match given_indices {
         Some(given) => given.clone(),
-        None => train.rows_per_class.keys().cloned().zip(0..).collect(),
+        None => splits[0].rows_per_class.keys().cloned().zip(0..).collect(),
     };
     if *class_to_index != expected_indices {
         return Err(Error::Accounting(format!(
@@ -193,58 +215,85 @@ fn read_class_to_index(batches: &[RecordBatch]) -> Result<BTreeMap<String, i64>>
     Ok(classes)
 }
 
-fn read_split_reports(batches: &[RecordBatch]) -> Result<(SplitReport, SplitReport)> {
-    let mut train = SplitReport { min_tokens: i64::MAX, ..Default::default() };
-    let mut val = SplitReport { min_tokens: i64::MAX, ..Default::default() };
+/// The reports of the plan's splits, in its order, from the counts per split, fold and class.
+fn read_split_reports(plan: &SplitPlan, batches: &[RecordBatch]) -> Result<Vec<SplitReport>> {
+    let mut reports: Vec<SplitReport> = plan
+        .split_names()
+        .into_iter()
+        .map(|name| SplitReport { name: name.to_owned(), min_tokens: i64::MAX, ..Default::default() })
+        .collect();
     for batch in batches {
         let splits = text_column(batch, "split")?;
+        let folds = int64_column(batch, "fold")?;
         let classes = text_column(batch, "tag")?;
         let rows = int64_column(batch, "rows")?;
         let min_tokens = int64_column(batch, "min_tokens")?;
         let max_tokens = int64_column(batch, "max_tokens")?;
         let total_tokens = int64_column(batch, "total_tokens")?;
         for row in 0..batch.num_rows() {
-            let report = if splits.value(row) == "train" { &mut train } else { &mut val };
-            report.rows += rows.value(row) as u64;
-            report.rows_per_class.insert(classes.value(row).to_owned(), rows.value(row) as u64);
+            let name = splits.value(row);
+            let report = reports
+                .iter_mut()
+                .find(|report| report.name == name)
+                .ok_or_else(|| Error::Internal(format!("the split found rows of '{name}', which the plan has not")))?;
+            let (class, rows) = (classes.value(row), rows.value(row) as u64);
+            report.rows += rows;
+            *report.rows_per_class.entry(class.to_owned()).or_default() += rows;
+            if folds.is_valid(row) {
+                let fold = u32::try_from(folds.value(row)).map_err(|error| Error::Internal(error.to_string()))?;
+                *report.rows_per_fold.entry(fold).or_default().entry(class.to_owned()).or_default() += rows;
+            }
             report.min_tokens = report.min_tokens.min(min_tokens.value(row));
             report.max_tokens = report.max_tokens.max(max_tokens.value(row));
             report.total_tokens += total_tokens.value(row);
         }
     }
-    for report in [&mut train, &mut val] {
+    for report in &mut reports {
         if report.rows == 0 {
             report.min_tokens = 0;
         }
     }
-    Ok((train, val))
+    Ok(reports)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn report(classes: &[(&str, u64)]) -> SplitReport {
+    fn report(name: &str, classes: &[(&str, u64)]) -> SplitReport {
         let rows_per_class: BTreeMap<String, u64> =
             classes.iter().map(|(class, rows)| (class.to_string(), *rows)).collect();
-        SplitReport { rows: rows_per_class.values().sum(), rows_per_class, ..Default::default() }
+        SplitReport { name: name.into(), rows: rows_per_class.values().sum(), rows_per_class, ..Default::default() }
     }
 
     #[test]
     fn split_sizes_must_follow_the_definition() {
+        let plan = SplitPlan::two_way(0.2);
         let indices = BTreeMap::from([("a".to_owned(), 0), ("b".to_owned(), 1)]);
         // 10 rows -> 2 in validation, 7 rows -> ceil(1.4) = 2.
-        check_split_sizes(0.2, &indices, None, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)])).unwrap();
-        let error =
-            check_split_sizes(0.2, &indices, None, &report(&[("a", 6), ("b", 5)]), &report(&[("a", 4), ("b", 2)]))
-                .unwrap_err()
-                .to_string();
-        assert!(error.contains("class 'a' has 10 rows and 4 in validation, but ceil(0.2 * 10) = 2"), "{error}");
+        let good = [report("train", &[("a", 8), ("b", 5)]), report("val", &[("a", 2), ("b", 2)])];
+        check_split_sizes(&plan, &indices, None, &good).unwrap();
+        let bad = [report("train", &[("a", 6), ("b", 5)]), report("val", &[("a", 4), ("b", 2)])];
+        let error = check_split_sizes(&plan, &indices, None, &bad).unwrap_err().to_string();
+        assert!(error.contains("class 'a' has 10 rows and 4 in 'val', but --test-size 0.2 gives it 2"), "{error}");
         let shifted = BTreeMap::from([("a".to_owned(), 1), ("b".to_owned(), 2)]);
-        let error =
-            check_split_sizes(0.2, &shifted, None, &report(&[("a", 8), ("b", 5)]), &report(&[("a", 2), ("b", 2)]))
-                .unwrap_err()
-                .to_string();
+        let error = check_split_sizes(&plan, &shifted, None, &good).unwrap_err().to_string();
         assert!(error.contains("are not the training classes in order"), "{error}");
+    }
+
+    #[test]
+    fn fold_sizes_must_follow_the_definition() {
+        let plan = SplitPlan::training_only().with_folds(3);
+        let indices = BTreeMap::from([("a".to_owned(), 0)]);
+        let mut train = report("train", &[("a", 10)]);
+        train.rows_per_fold = [(0, 4), (1, 3), (2, 3)]
+            .into_iter()
+            .map(|(fold, rows)| (fold, BTreeMap::from([("a".to_owned(), rows)])))
+            .collect();
+        check_split_sizes(&plan, &indices, None, std::slice::from_ref(&train)).unwrap();
+        train.rows_per_fold.insert(1, BTreeMap::from([("a".to_owned(), 2)]));
+        train.rows_per_fold.insert(2, BTreeMap::from([("a".to_owned(), 4)]));
+        let error = check_split_sizes(&plan, &indices, None, &[train]).unwrap_err().to_string();
+        assert!(error.contains("class 'a' has 10 rows and 2 in fold 1, but --folds 3 gives it 3"), "{error}");
     }
 }

@@ -2,15 +2,17 @@
 //! bucket of each split is sorted and written by its own `COPY` of `sql/06_write.sql`, several at once, so no
 //! sort holds more than a bucket and the files, read in name order, are the split in shuffle order.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::Array;
-
+use super::layout::Padding;
+use super::options::PrepareOptions;
 use super::split::{Split, SplitReport};
 use crate::engine::location::Location;
 use crate::error::{Error, Result};
 use crate::sql::Param;
-use crate::sql::results::{copied_count, int64_column, run_at_once};
+use crate::sql::literals::quote_identifier;
+use crate::sql::results::{copied_count, int64_column, run_at_once, text_column};
 use crate::sql::script::substitute;
 use crate::sql::scripts;
 use crate::sql::scripts::run_named;
@@ -39,21 +41,29 @@ pub(crate) fn bucket_count(input_bytes: u64, file_size: u64) -> u64 {
     input_bytes.div_ceil(file_size).clamp(1, MAX_BUCKETS)
 }
 
-/// Runs `sql/06_write.sql` once per bucket, `concurrency` buckets at a time, into `out`, and returns the rows
-/// written per split (train, val). Each bucket's statements get their own `${bucket}` and `${part}`, so how
-/// many run at once changes nothing in the files. Validation takes the first rows of each class in shuffle
-/// order, so its rows sit in the first buckets and training's mostly in the others: the empty files are
-/// removed and the rest renumbered from part-00000 in bucket order.
-///
-/// Validation holds the first rows of each class in shuffle order: no validation row lies past the bucket of
-/// the last one, `last_val_bucket`, so the buckets after it get no validation `COPY` at all.
+/// What `sql/06_write.sql` writes of one split.
+pub(crate) struct SplitToWrite {
+    pub name: String,
+    /// `${pad_to}`: the length rows are padded (and truncated) to, an expression of the row's `tokens`.
+    pub pad_to: String,
+    /// Whether the split's rows carry their fold.
+    pub folds: bool,
+    /// The last bucket holding rows of the split: the buckets after it get no `COPY`.
+    pub last_bucket: u64,
+}
+
+/// Runs `sql/06_write.sql` once per split and bucket, `concurrency` at a time, into `out`, and returns the rows
+/// written per split. Each statement gets its own `${split}`, `${bucket}` and `${part}`, so how many run at
+/// once changes nothing in the files. A held-out split takes the first rows of each class in shuffle order, so
+/// its rows sit in the first buckets (none past `last_bucket`) and training's mostly in the others: the empty
+/// files are removed and the rest renumbered from part-00000 in bucket order.
 pub(crate) async fn write_buckets(
     runner: &ScriptRunner,
     out: &Location,
     buckets: u64,
-    last_val_bucket: u64,
+    splits: &[SplitToWrite],
     concurrency: usize,
-) -> Result<[u64; 2]> {
+) -> Result<Vec<u64>> {
     let (name, text) = (scripts::WRITE.path, scripts::WRITE.text);
     let context = runner.context().clone();
     // The script's settings apply to the session, once, before any bucket is written.
@@ -62,29 +72,25 @@ pub(crate) async fn write_buckets(
     for setting in &settings {
         context.sql(&substitute(&setting.text, runner.params(), name)?).await?.collect().await?;
     }
-    let mut statements = Vec::new();
-    for bucket in 0..buckets {
-        let mut params = runner.params().clone();
-        params.extend(crate::sql::params::to_sql([
-            ("bucket", Param::Text(bucket.to_string())),
-            ("part", Param::Text(part_name(bucket))),
-        ]));
-        let copies = copy_statements
-            .iter()
-            .map(|statement| substitute(&statement.text, &params, name))
-            .collect::<Result<Vec<String>>>()?;
-        if copies.len() != SPLITS.len() {
-            return Err(Error::Internal(format!("{name} has {} statements, expected 2 COPY", copies.len())));
-        }
-        let val_may_have_rows = bucket <= last_val_bucket;
-        for (split, sql) in copies.into_iter().enumerate() {
-            if SPLITS[split] != "val" || val_may_have_rows {
-                statements.push((split, bucket, sql));
-            }
+    let [copy] = copy_statements.as_slice() else {
+        return Err(Error::Internal(format!("{name} has {} statements, expected one COPY", copy_statements.len())));
+    };
+    let mut files = Vec::new();
+    let mut copies = Vec::new();
+    for (number, split) in splits.iter().enumerate() {
+        for bucket in 0..=split.last_bucket.min(buckets.saturating_sub(1)) {
+            let mut params = runner.params().clone();
+            params.extend(crate::sql::params::to_sql([
+                ("split", Param::Text(split.name.clone())),
+                ("pad_to", Param::Sql(split.pad_to.clone())),
+                ("fold_column", Param::Sql(if split.folds { ", fold".into() } else { String::new() })),
+                ("bucket", Param::Text(bucket.to_string())),
+                ("part", Param::Text(part_name(bucket))),
+            ]));
+            files.push((number, bucket));
+            copies.push(substitute(&copy.text, &params, name)?);
         }
     }
-    let (files, copies): (Vec<(usize, u64)>, Vec<String>) =
-        statements.into_iter().map(|(split, bucket, sql)| ((split, bucket), sql)).unzip();
     let results = run_at_once(&context, copies, concurrency).await?;
     let mut written: Vec<(usize, u64, u64)> = files
         .into_iter()
@@ -92,12 +98,12 @@ pub(crate) async fn write_buckets(
         .map(|((split, bucket), batches)| (split, bucket, copied_count(batches)))
         .collect();
     written.sort_unstable();
-    let mut totals = [0u64; 2];
-    for (split, split_name) in SPLITS.iter().enumerate() {
+    let mut totals = vec![0u64; splits.len()];
+    for (number, split) in splits.iter().enumerate() {
         let files: Vec<(u64, u64)> =
-            written.iter().filter(|(s, _, _)| *s == split).map(|&(_, bucket, rows)| (bucket, rows)).collect();
-        totals[split] = files.iter().map(|(_, rows)| rows).sum();
-        let directory = out.join(split_name);
+            written.iter().filter(|(s, _, _)| *s == number).map(|&(_, bucket, rows)| (bucket, rows)).collect();
+        totals[number] = files.iter().map(|(_, rows)| rows).sum();
+        let directory = out.join(&split.name);
         let file = |bucket: u64| directory.join(&format!("part-{}.parquet", part_name(bucket)));
         // A split with no rows at all keeps its first (empty) file, so every split has one.
         let keep: Vec<u64> =
@@ -126,45 +132,76 @@ fn is_setting(statement: &str) -> bool {
         .is_some_and(|word| word.eq_ignore_ascii_case("SET") || word.eq_ignore_ascii_case("RESET"))
 }
 
-/// The output splits, in the order of the `COPY` statements of `sql/06_write.sql`.
-pub(crate) const SPLITS: [&str; 2] = ["train", "val"];
-
 /// The number of a split file: `part-{part_name}.parquet`.
 pub(crate) fn part_name(number: u64) -> String {
     format!("{number:05}")
 }
 
-/// Pads and writes both splits bucket by bucket into `out`, checking that the files hold exactly the rows the
+/// Pads and writes every split bucket by bucket into `out`, checking that the files hold exactly the rows the
 /// split counted.
 pub(super) async fn write_splits(
     runner: &mut ScriptRunner,
+    options: &PrepareOptions,
     out: &Location,
     buckets: u64,
     split: &Split,
-    concurrency: usize,
 ) -> Result<()> {
-    runner.set_param("train_pad_to", Param::Integer(split.train.padded_length.into()));
-    runner.set_param("val_pad_to", Param::Integer(split.val.padded_length.into()));
-    let last_val_bucket = last_val_bucket(runner).await?;
-    let written = write_buckets(runner, out, buckets, last_val_bucket, concurrency).await?;
-    check_written(&written, &split.train, &split.val)
+    let [ids, masks, targets] = options.column_names.columns();
+    runner.set_param("ids_name", Param::Identifier(ids.into()));
+    runner.set_param("targets_name", Param::Identifier(targets.into()));
+    let masks_column = match options.padding {
+        // Every mask would be all ones.
+        Padding::None => String::new(),
+        _ => format!(", padded['masks'] AS {}", quote_identifier(masks)),
+    };
+    runner.set_param("masks_column", Param::Sql(masks_column));
+    let folds = options.split.folds > 1;
+    let last_buckets = last_buckets(runner).await?;
+    let to_write: Vec<SplitToWrite> = split
+        .splits
+        .iter()
+        .enumerate()
+        .map(|(number, report)| SplitToWrite {
+            name: report.name.clone(),
+            pad_to: match (report.padded_length, options.max_length) {
+                (Some(length), _) => length.to_string(),
+                // Unpadded: each row's own length, truncated to --max-length.
+                (None, Some(max_length)) => format!("LEAST(tokens, {max_length})"),
+                (None, None) => "tokens".into(),
+            },
+            // Only training has folds.
+            folds: folds && number == 0,
+            // Without a boundary a split has no row: bucket 0 still gets its (empty) file.
+            last_bucket: last_buckets.get(&report.name).copied().unwrap_or(0),
+        })
+        .collect();
+    let written = write_buckets(runner, out, buckets, &to_write, options.session.partitions).await?;
+    check_written(&written, &split.splits)
 }
 
-/// The last bucket holding validation rows (`val_boundaries` of `sql/04_split.sql`).
-async fn last_val_bucket(runner: &mut ScriptRunner) -> Result<u64> {
-    let batches = run_named(runner, scripts::QUERIES, "last_val_bucket").await?;
-    let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else { return Ok(0) };
-    let values = int64_column(batch, "last_val_bucket")?;
-    // Without a boundary there is no validation row: bucket 0 still gets its (empty) file.
-    Ok(if values.is_valid(0) { values.value(0) as u64 } else { 0 })
+/// Per split, the last bucket holding its rows (`segment_bounds` of `sql/04_split.sql`).
+async fn last_buckets(runner: &mut ScriptRunner) -> Result<BTreeMap<String, u64>> {
+    let batches = run_named(runner, scripts::QUERIES, "last_buckets").await?;
+    let mut last = BTreeMap::new();
+    for batch in &batches {
+        let splits = text_column(batch, "split")?;
+        let buckets = int64_column(batch, "last_bucket")?;
+        for row in 0..batch.num_rows() {
+            last.insert(splits.value(row).to_owned(), buckets.value(row) as u64);
+        }
+    }
+    Ok(last)
 }
 
 /// The split files hold exactly the rows the split counted: `written` is what the `COPY` statements of
-/// `sql/06_write.sql` reported, summed per split (train, val).
-fn check_written(written: &[u64; 2], train: &SplitReport, val: &SplitReport) -> Result<()> {
-    for ((split, expected), &written) in [("train", train.rows), ("val", val.rows)].into_iter().zip(written) {
-        if written != expected {
-            return Err(Error::Accounting(format!("the {split} split has {expected} rows but {written} were written")));
+/// `sql/06_write.sql` reported, summed per split.
+fn check_written(written: &[u64], splits: &[SplitReport]) -> Result<()> {
+    for (split, &written) in splits.iter().zip(written) {
+        if written != split.rows {
+            return Err(Error::Accounting(format!(
+                "the {} split has {} rows but {written} were written",
+                split.name, split.rows
+            )));
         }
     }
     Ok(())
@@ -174,14 +211,14 @@ fn check_written(written: &[u64; 2], train: &SplitReport, val: &SplitReport) -> 
 mod tests {
     use super::*;
 
-    fn split(rows: u64) -> SplitReport {
-        SplitReport { rows, ..Default::default() }
+    fn split(name: &str, rows: u64) -> SplitReport {
+        SplitReport { name: name.into(), rows, ..Default::default() }
     }
 
     #[test]
     fn written_rows_must_equal_the_split_counts() {
-        check_written(&[8, 2], &split(8), &split(2)).unwrap();
-        let error = check_written(&[8, 4], &split(8), &split(2)).unwrap_err().to_string();
+        check_written(&[8, 2], &[split("train", 8), split("val", 2)]).unwrap();
+        let error = check_written(&[8, 4], &[split("train", 8), split("val", 2)]).unwrap_err().to_string();
         assert!(error.contains("the val split has 2 rows but 4 were written"), "{error}");
     }
 

@@ -95,7 +95,7 @@ mod tests {
     fn every_statement_prepare_names_is_there() {
         for (script, names) in [
             (CHECKS, &["accepted_rows", "duplicate_texts"][..]),
-            (SPLIT, &["val_boundaries"][..]),
+            (SPLIT, &["segment_bounds"][..]),
             (EXAMPLES, &["examples"][..]),
             (
                 QUERIES,
@@ -108,7 +108,7 @@ mod tests {
                     "duplicate_keys",
                     "accepted_classes",
                     "duplicate_texts",
-                    "last_val_bucket",
+                    "last_buckets",
                     "given_class_to_index",
                 ][..],
             ),

@@ -433,7 +433,7 @@ async fn measure_prepare(
     Ok(Measurement {
         label: format!("(d) prepare --partitions {partitions}"),
         rows: report.rows_read,
-        tokens: Some((report.train.total_tokens + report.val.total_tokens) as u64),
+        tokens: Some(report.splits.iter().map(|split| split.total_tokens).sum::<i64>() as u64),
         input_bytes: data_bytes,
         elapsed,
         peak_rss: peak.finish(),

@@ -168,20 +168,22 @@ pub fn assert_same_file_bytes(actual: &[(String, Vec<u8>)], expected: &[(String,
 }
 
 pub fn file_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    for split in ["train", "val"] {
-        let mut names: Vec<PathBuf> =
-            std::fs::read_dir(out.join(split)).unwrap().map(|entry| entry.unwrap().path()).collect();
-        names.sort();
-        for name in names {
-            files.push((name.strip_prefix(out).unwrap().display().to_string(), std::fs::read(&name).unwrap()));
+    fn walk(root: &Path, directory: &Path, files: &mut Vec<(String, Vec<u8>)>) {
+        let mut paths: Vec<PathBuf> =
+            std::fs::read_dir(directory).unwrap().map(|entry| entry.unwrap().path()).collect();
+        paths.sort();
+        for path in paths {
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                files.push((path.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&path).unwrap()));
+            }
         }
     }
+    let mut files = Vec::new();
+    walk(out, out, &mut files);
     for name in ["class_to_index.json", "summary.json"] {
-        files.push((name.into(), std::fs::read(out.join(name)).unwrap()));
-    }
-    if out.join("rejected.csv").exists() {
-        files.push(("rejected.csv".into(), std::fs::read(out.join("rejected.csv")).unwrap()));
+        assert!(files.iter().any(|(file, _)| file == name), "{} has no {name}", out.display());
     }
     files
 }
