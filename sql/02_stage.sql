@@ -5,7 +5,9 @@
 -- Parameters: ${key} the column identifying a row (default id); ${stratify} the class column (default tag);
 -- ${seed} (default 1234); ${vocab} the tokenizer (a BERT vocab.txt or a tokenizer.json); ${work} a scratch
 -- directory (`mlprep prepare` uses one inside its staging directory and deletes it); ${buckets} (default 1)
--- how many ranges of the shuffle order the rows are staged in.
+-- how many ranges of the shuffle order the rows are staged in. With --group, ${group_values} adds each row's
+-- group_key and group_hash (seeded_hash(seed, group_key)) and ${group_columns} passes them on (see
+-- 04_group_split.sql); by hand, without groups, both are empty.
 --
 -- Cleaning and tokenizing run here, once per row and in parallel over every partition. The text is
 -- title, a space, description (a missing title or description counts as empty text). The ids are not
@@ -27,15 +29,16 @@
 SET datafusion.execution.objectstore_writer_buffer_size = 1048576;
 
 COPY (
-    SELECT key, class, shuffle_hash, text, seeded_hash(0, text) AS text_hash, arrow_cast(ids, 'List(Int32)') AS ids,
+    SELECT key, class, shuffle_hash${group_columns:-}, text, seeded_hash(0, text) AS text_hash,
+           arrow_cast(ids, 'List(Int32)') AS ids,
            CAST(cardinality(ids) AS BIGINT) AS tokens,
            CAST(((shuffle_hash >> 32) * ${buckets:-1}) >> 32 AS BIGINT) AS bucket
     FROM (
-        SELECT key, class, shuffle_hash, text, tokenize(text, '${vocab}')['ids'] AS ids
+        SELECT key, class, shuffle_hash${group_columns:-}, text, tokenize(text, '${vocab}')['ids'] AS ids
         FROM (
             SELECT ${key:-id} AS key,
                    ${stratify:-tag} AS class,
-                   seeded_hash(${seed:-1234}, ${key:-id}) AS shuffle_hash,
+                   seeded_hash(${seed:-1234}, ${key:-id}) AS shuffle_hash${group_values:-},
                    clean_text(concat(coalesce(title, ''), ' ', coalesce(description, ''))) AS text
             FROM projects
         )

@@ -99,3 +99,30 @@ FROM (
 ) p
 LEFT JOIN class_to_index c ON p.class = c.class
 WHERE p.position = p.position_in_bucket;
+
+-- `mlprep prepare` replaces the views class_to_index and segment_bounds (a row per class and segment) by their
+-- values before it defines the view below again, so that the planner knows segment_bounds is small and the
+-- join sends it to every partition of the staged rows (no shuffle of the full rows by class).
+-- segment_bounds comes first in the join, the side the hash join holds, so that the plan is right also where
+-- the planner does not swap the sides of a join.
+-- Every row: its split, fold (NULL without folds), shuffle key, key (as id), class (as tag), target, cleaned
+-- text, unpadded ids, bucket. A row's segment is the one of its class whose (after, last] range of shuffle
+-- keys holds it.
+-- name: examples
+CREATE OR REPLACE VIEW examples AS
+SELECT segment_bounds.split,
+       segment_bounds.fold,
+       r.shuffle_hash,
+       r.key AS id,
+       r.class AS tag,
+       segment_bounds.class_index AS targets,
+       r.text,
+       r.text_hash,
+       r.ids,
+       r.tokens,
+       r.bucket
+FROM segment_bounds
+JOIN accepted_rows r
+  ON r.class = segment_bounds.class
+ AND (r.shuffle_hash < last_hash OR (r.shuffle_hash = last_hash AND r.key <= last_key))
+ AND (after_hash IS NULL OR r.shuffle_hash > after_hash OR (r.shuffle_hash = after_hash AND r.key > after_key));

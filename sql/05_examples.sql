@@ -1,34 +1,9 @@
--- Step 5: every row with its split and target, and what the split holds. `mlprep prepare` reads these
--- results for summary.json and to choose each split's padding length (its longest row, unless --max-length).
+-- Step 5: what the split holds, over `examples` (every row with its split and target, from step 4).
+-- `mlprep prepare` reads these results for summary.json and to choose each split's padding length (its
+-- longest row, unless --max-length).
 -- Then the cleaned texts that rows share, and those in both splits (leakage).
--- `mlprep prepare` first replaces the views class_to_index and segment_bounds (a row per class and segment)
--- by their values, so that the planner knows segment_bounds is small and the join below sends it to every
--- partition of the staged rows (no shuffle of the full rows by class). segment_bounds comes first in the
--- join, the side the hash join holds, so that the plan is right also where the planner does not swap the
--- sides of a join (below). ${train_split} (default train) is the training split: leakage is counted between
--- it and the held-out splits together (columns val_rows).
-
--- Every row: its split, fold (NULL without folds), shuffle key, key (as id), class (as tag), target, cleaned
--- text, unpadded ids, bucket. A row's segment is the one of its class whose (after, last] range of shuffle
--- keys holds it.
--- name: examples
-CREATE OR REPLACE VIEW examples AS
-SELECT segment_bounds.split,
-       segment_bounds.fold,
-       r.shuffle_hash,
-       r.key AS id,
-       r.class AS tag,
-       segment_bounds.class_index AS targets,
-       r.text,
-       r.text_hash,
-       r.ids,
-       r.tokens,
-       r.bucket
-FROM segment_bounds
-JOIN accepted_rows r
-  ON r.class = segment_bounds.class
- AND (r.shuffle_hash < last_hash OR (r.shuffle_hash = last_hash AND r.key <= last_key))
- AND (after_hash IS NULL OR r.shuffle_hash > after_hash OR (r.shuffle_hash = after_hash AND r.key > after_key));
+-- ${train_split} (default train) is the training split: leakage is counted between it and the held-out
+-- splits together (columns val_rows).
 
 -- The class indices.
 SELECT class, class_index FROM class_to_index ORDER BY class_index;

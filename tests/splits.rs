@@ -316,3 +316,154 @@ async fn max_length_padding_gives_every_split_one_length() {
         }
     }
 }
+
+/// The seeded hash of each text, as `seeded_hash(seed, text)` computes it in SQL.
+async fn seeded_hashes(seed: i64, texts: &[&str]) -> Vec<u64> {
+    let context = mlprep::session_context(&SessionOptions::default()).unwrap();
+    let mut hashes = Vec::new();
+    for text in texts {
+        let batches = context
+            .sql(&format!("SELECT seeded_hash({seed}, CAST('{text}' AS VARCHAR)) AS h"))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        hashes.push(batches[0].column(0).as_primitive::<datafusion::arrow::datatypes::UInt64Type>().value(0));
+    }
+    hashes
+}
+
+/// The group rule, written independently of the SQL: groups of one stratum in hash order, each segment ending
+/// after the group whose running row count is closest to its target end (ties: the earlier), at 0 before the
+/// first group. Returns each group's segment.
+fn reference_assignment(groups_in_order: &[(&str, u64)], target_ends: &[u64]) -> BTreeMap<String, usize> {
+    let mut candidates = vec![0u64];
+    for (_, rows) in groups_in_order {
+        candidates.push(candidates.last().unwrap() + rows);
+    }
+    let cuts: Vec<u64> = target_ends
+        .iter()
+        .map(|&target| *candidates.iter().min_by_key(|&&cut| (cut.abs_diff(target), cut)).unwrap())
+        .collect();
+    groups_in_order
+        .iter()
+        .zip(&candidates[1..])
+        .map(|((group, _), &through)| (group.to_string(), cuts.iter().position(|&cut| through <= cut).unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn groups_go_whole_to_the_segment_the_rule_gives() {
+    let directory = tempfile::tempdir().unwrap();
+    // Stratum a: five groups of 2 rows of a, and M (2 rows of a, 1 of b: its stratum is a), 13 rows.
+    // Stratum b: three groups of 3 rows of b, 9 rows.
+    let mut groups: Vec<(&str, &str, u64)> =
+        ["A1", "A2", "A3", "A4", "A5"].into_iter().map(|group| (group, "a", 2)).collect();
+    groups.extend([("M", "a", 2), ("M", "b", 1), ("B1", "b", 3), ("B2", "b", 3), ("B3", "b", 3)]);
+    let mut csv = String::from("id,created_on,title,description,tag,author\n");
+    let mut group_of = BTreeMap::new();
+    let mut id = 0;
+    for (group, class, rows) in &groups {
+        for _ in 0..*rows {
+            id += 1;
+            csv.push_str(&format!("{id},2020-01-01,title {id},text {id},{class},{group}\n"));
+            group_of.insert(id, group.to_string());
+        }
+    }
+    let data = directory.path().join("groups.csv");
+    std::fs::write(&data, csv).unwrap();
+
+    let names = ["A1", "A2", "A3", "A4", "A5", "M", "B1", "B2", "B3"];
+    let hashes: BTreeMap<&str, u64> = names.into_iter().zip(seeded_hashes(1234, &names).await).collect();
+    let in_order = |members: &[(&'static str, u64)]| {
+        let mut members = members.to_vec();
+        members.sort_by_key(|(group, _)| (hashes[group], *group));
+        members
+    };
+    let stratum_a = in_order(&[("A1", 2), ("A2", 2), ("A3", 2), ("A4", 2), ("A5", 2), ("M", 3)]);
+    let stratum_b = in_order(&[("B1", 3), ("B2", 3), ("B3", 3)]);
+
+    for (name, plan, ends_a, ends_b) in [
+        // val ends at ceil(0.2 * 13) = 3 and ceil(0.2 * 9) = 2; training at the end.
+        ("two-way", SplitPlan::two_way(0.2), vec![3, 13], vec![2, 9]),
+        // Two folds of everything: ceil(13 / 2) = 7 and ceil(9 / 2) = 5.
+        ("folds", SplitPlan::training_only().with_folds(2), vec![7, 13], vec![5, 9]),
+    ] {
+        let out = directory.path().join(name);
+        let run =
+            PrepareOptions { data: data.clone(), group: Some("author".into()), ..options(out.clone(), plan.clone()) };
+        prepare(&run).await.unwrap();
+        let mut expected = reference_assignment(&stratum_a, &ends_a);
+        expected.extend(reference_assignment(&stratum_b, &ends_b));
+        let segments = plan.segments();
+        let mut found: BTreeMap<String, usize> = BTreeMap::new();
+        for split in plan.split_names() {
+            let directory = out.join(split);
+            let rows = read_split(&directory);
+            let row_folds: BTreeMap<i64, i64> = if plan.folds > 1 && split == plan.train {
+                folds(&directory).into_iter().collect()
+            } else {
+                BTreeMap::new()
+            };
+            for row in rows {
+                let fold = row_folds.get(&row.id).map(|fold| *fold as u32);
+                let segment =
+                    segments.iter().position(|segment| segment.split == split && segment.fold == fold).unwrap();
+                let group = &group_of[&row.id];
+                if let Some(previous) = found.insert(group.clone(), segment) {
+                    assert_eq!(previous, segment, "{name}: group {group} is in two segments");
+                }
+            }
+        }
+        assert_eq!(found, expected, "{name}: groups in hash order {stratum_a:?} {stratum_b:?}");
+        // The shares reported are the rows each split got of each class.
+        let summary = summary(&out);
+        for split in plan.split_names() {
+            for class in ["a", "b"] {
+                let rows = summary["splits"][split]["rows_per_class"][class].as_u64().unwrap_or(0) as f64;
+                let total = if class == "a" { 12.0 } else { 10.0 };
+                assert_eq!(
+                    summary["share_per_class"][split][class].as_f64().unwrap(),
+                    rows / total,
+                    "{name} {split} {class}"
+                );
+            }
+        }
+    }
+}
+
+/// With groups too, the same bytes whatever the partitions, and on a cluster.
+#[tokio::test]
+async fn group_splits_are_identical_across_partitions_and_on_a_cluster() {
+    let directory = tempfile::tempdir().unwrap();
+    let plan = SplitPlan::parse("train=0.7,val=0.2,test=0.1").unwrap().with_folds(3);
+    let mut runs = Vec::new();
+    for (name, partitions, cluster) in
+        [("p1", 1, Cluster::Local), ("p7", 7, Cluster::Local), ("standalone", 3, Cluster::Standalone)]
+    {
+        let out = directory.path().join(name);
+        let mut run = PrepareOptions { group: Some("created_on".into()), ..options(out.clone(), plan.clone()) };
+        run.file_size = 20_000;
+        run.session.partitions = partitions;
+        run.session.cluster = cluster;
+        prepare(&run).await.unwrap();
+        runs.push(out);
+    }
+    for other in &runs[1..] {
+        assert_same_files(other, &runs[0], &format!("{} against p1", other.display()));
+    }
+    let error = prepare(&PrepareOptions {
+        group: Some("author".into()),
+        ..options(directory.path().join("x"), SplitPlan::default())
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains(
+            "--group author: the input has no such column (its columns: id, created_on, title, description, tag)"
+        ),
+        "{error}"
+    );
+}

@@ -80,6 +80,7 @@ def prepare(
     test_size: float | None = None,
     splits: str | Mapping[str, float] | None = None,
     folds: int | None = None,
+    group: str | None = None,
     stratify: str = _DEFAULTS["stratify"],
     key: str = _DEFAULTS["key"],
     max_length: int | None = None,
@@ -106,6 +107,7 @@ def prepare(
             ``"train=0.8,val=0.1,test=0.1"``; the first takes the rest of each class, the others in turn
             ``ceil(share * rows)`` of it.
         folds: stratified folds of the training split (a ``fold`` column, 0..folds-1).
+        group: a column whose rows must stay together: every row of a group goes to one split and fold.
         stratify: the class column.
         key: the column identifying a row.
         max_length: truncate and pad to this many tokens (default: each split's longest row).
@@ -135,6 +137,7 @@ def prepare(
         None if test_size is None else float(test_size),
         splits if splits is None or isinstance(splits, str) else ",".join(f"{k}={v!r}" for k, v in splits.items()),
         folds,
+        group,
         stratify,
         key,
         max_length,

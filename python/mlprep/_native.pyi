@@ -24,6 +24,7 @@ def prepare(
     test_size: float | None,
     splits: str | None,
     folds: int | None,
+    group: str | None,
     stratify: str,
     key: str,
     max_length: int | None,

@@ -86,7 +86,7 @@ fn failed(error: impl std::fmt::Display) -> PyErr {
 /// Runs the pipeline as `mlprep prepare` does and returns `summary.json`'s text. The interpreter is free while
 /// it runs; Ctrl-C stops it, removes what it wrote and raises `KeyboardInterrupt`.
 #[pyfunction]
-#[pyo3(signature = (data, vocab, out, seed, test_size, splits, folds, stratify, key, max_length, padding, column_names, partitions, memory_limit, on_bad_rows, classes, dedupe, overwrite, cluster))]
+#[pyo3(signature = (data, vocab, out, seed, test_size, splits, folds, group, stratify, key, max_length, padding, column_names, partitions, memory_limit, on_bad_rows, classes, dedupe, overwrite, cluster))]
 #[allow(clippy::too_many_arguments)]
 fn prepare(
     py: Python<'_>,
@@ -97,6 +97,7 @@ fn prepare(
     test_size: Option<f64>,
     splits: Option<String>,
     folds: Option<u32>,
+    group: Option<String>,
     stratify: String,
     key: String,
     max_length: Option<usize>,
@@ -131,6 +132,7 @@ fn prepare(
     let options = PrepareOptions {
         seed,
         split,
+        group,
         stratify,
         key,
         max_length,

@@ -171,13 +171,17 @@ def test_splits_and_folds_match_the_cli_and_load_by_name(tmp_path, dataset_csv, 
     cli = tmp_path / "cli"
     subprocess.run(
         [mlprep_binary, "prepare", "--data", dataset_csv, "--vocab", vocab, "--out", cli,
-         "--splits", "train=0.8,val=0.1,test=0.1", "--folds", "3"],
+         "--splits", "train=0.8,val=0.1,test=0.1", "--folds", "3", "--group", "created_on"],
         check=True, capture_output=True,
     )
     out = tmp_path / "python"
-    summary = mlprep.prepare(dataset_csv, vocab, out, splits={"train": 0.8, "val": 0.1, "test": 0.1}, folds=3)
+    summary = mlprep.prepare(
+        dataset_csv, vocab, out, splits={"train": 0.8, "val": 0.1, "test": 0.1}, folds=3, group="created_on"
+    )
     assert files(out) == files(cli)
-    # Hand-computed: ceil(0.1 * n) per class to val and to test: 29 + 7 + 31 + 11.
+    assert summary["group"] == "created_on"
+    # created_on is unique in the course data: each group is a row, so the shares are exact, ceil(0.1 * n) per
+    # class to val and to test: 29 + 7 + 31 + 11.
     assert summary["splits"]["test"]["rows"] == 78 and summary["splits"]["val"]["rows"] == 78
     dataset = mlprep.load(out)
     assert set(dataset) == {"train", "validation", "test"}

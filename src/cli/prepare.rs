@@ -41,6 +41,11 @@ pub struct PrepareArgs {
     /// to DIR/NAME/.
     #[arg(long, value_name = "NAME=SHARE,...")]
     splits: Option<String>,
+    /// Keep every row of a group (the values of this column: an author, a repository, ...) in one split and
+    /// fold; groups are assigned whole, by a seeded hash, so each class's shares come as close as whole groups
+    /// allow (summary.json reports them).
+    #[arg(long, value_name = "COLUMN")]
+    group: Option<String>,
     /// Stratified folds of the training split: each training row gets a fold 0..K-1 (a `fold` column), the
     /// folds of a class differing in size by at most one. Alone, every row is in training.
     #[arg(long, value_name = "K")]
@@ -135,6 +140,7 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
     let options = PrepareOptions {
         seed: args.seed,
         split,
+        group: args.group,
         stratify: args.stratify,
         key: args.key,
         max_length: args.max_length,

@@ -30,6 +30,7 @@ use crate::engine::{Cluster, connect};
 use crate::publish::store::StoreOutput;
 use crate::publish::{OutputDir, Scratch};
 use crate::sql::ScriptRunner;
+use crate::sql::literals::quote_identifier;
 use crate::sql::params::{self, Param};
 use crate::sql::results::copied_rows;
 use crate::sql::scripts;
@@ -212,6 +213,30 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
         return Err(Error::Internal(format!("a cluster writing to a store was to read the local path '{data}'")));
     }
     let buckets = write::bucket_count(input.source.size, options.file_size);
+    let (group_values, group_columns) = match &options.group {
+        None => (String::new(), String::new()),
+        Some(group) => {
+            if input.source.schema.field_with_name(group).is_err() {
+                let columns: Vec<&str> =
+                    input.source.schema.fields().iter().map(|field| field.name().as_str()).collect();
+                return Err(Error::Configuration(format!(
+                    "--group {group}: the input has no such column (its columns: {})",
+                    columns.join(", ")
+                )));
+            }
+            // A row without a group value is a group of its own, named by its key (after a NUL, which no
+            // group value of a CSV has).
+            let value = format!(
+                "COALESCE(NULLIF(CAST({} AS VARCHAR), ''), concat(chr(0), CAST({} AS VARCHAR)))",
+                quote_identifier(group),
+                quote_identifier(&options.key)
+            );
+            (
+                format!(", {value} AS group_key, seeded_hash({}, {value}) AS group_hash", options.seed),
+                ", group_key, group_hash".to_owned(),
+            )
+        }
+    };
 
     let params = params::to_sql([
         ("data", Param::Text(data)),
@@ -228,6 +253,8 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
         ("work", Param::Text(places.work.to_sql())),
         ("pad_id", Param::Integer(vocabulary.pad_id.into())),
         ("buckets", Param::Integer(buckets.into())),
+        ("group_values", Param::Sql(group_values)),
+        ("group_columns", Param::Sql(group_columns)),
     ]);
     let mut runner = ScriptRunner::new(connect(&options.session).await?, params);
 

@@ -18,6 +18,8 @@ pub struct PrepareOptions {
     pub seed: i64,
     /// The splits (`--test-size`, `--splits`) and folds (`--folds`).
     pub split: SplitPlan,
+    /// Keep every row of a group (the values of this column) in one split and fold (`--group`).
+    pub group: Option<String>,
     pub stratify: String,
     pub key: String,
     pub max_length: Option<usize>,
@@ -59,6 +61,7 @@ impl PrepareOptions {
             out,
             seed: defaults::SEED,
             split: SplitPlan::default(),
+            group: None,
             stratify: defaults::STRATIFY.into(),
             key: defaults::KEY.into(),
             max_length: None,

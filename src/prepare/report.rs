@@ -73,6 +73,7 @@ pub(super) fn write_description(
         "leakage": split.leakage,
         "key": options.key,
         "stratify": options.stratify,
+        "group": options.group,
         "seed": options.seed,
         "test_size": options.split.test_size(),
         "split_plan": plan_json(&options.split),
@@ -85,6 +86,7 @@ pub(super) fn write_description(
         "class_to_index": split.class_to_index,
         "splits": split.splits.iter().map(|report| (report.name.clone(), split_json(report, options.max_length)))
             .collect::<serde_json::Map<String, Value>>(),
+        "share_per_class": options.group.as_ref().map(|_| shares(&split.splits)),
     });
     write_json(&staging.join("class_to_index.json"), &json!(split.class_to_index))?;
     if options.on_bad_rows == OnBadRows::Skip {
@@ -92,6 +94,30 @@ pub(super) fn write_description(
     }
     write_json(&staging.join(crate::publish::SUMMARY_FILE), &summary)?;
     Ok(summary)
+}
+
+/// Per split and class, the share of the class's rows the split got (with groups, only close to the plan's).
+fn shares(splits: &[SplitReport]) -> Value {
+    let mut class_rows: BTreeMap<&str, u64> = BTreeMap::new();
+    for split in splits {
+        for (class, rows) in &split.rows_per_class {
+            *class_rows.entry(class).or_default() += rows;
+        }
+    }
+    splits
+        .iter()
+        .map(|split| {
+            let shares: serde_json::Map<String, Value> = class_rows
+                .iter()
+                .map(|(class, total)| {
+                    let rows = split.rows_per_class.get(*class).copied().unwrap_or(0);
+                    (class.to_string(), json!(rows as f64 / *total as f64))
+                })
+                .collect();
+            (split.name.clone(), Value::Object(shares))
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into()
 }
 
 /// The splits in the order they take each class's rows, and the folds of training.

@@ -53,16 +53,23 @@ pub(super) async fn split(
     rows_accepted: u64,
     work: &Location,
 ) -> Result<Split> {
-    runner.run_script(scripts::SPLIT.path, scripts::SPLIT.text, None).await?;
-    if let Some(classes) = known_classes {
-        use_class_indices(runner, classes).await?;
+    let grouped = options.group.is_some();
+    let script = if grouped { scripts::GROUP_SPLIT } else { scripts::SPLIT };
+    let results = runner.run_script(script.path, script.text, None).await?;
+    if grouped {
+        check_groups_kept_whole(result_with_columns(&results, &["groups_split_apart"])?)?;
     }
-    for view in SMALL_VIEWS {
+    if let Some(classes) = known_classes {
+        use_class_indices(runner, classes, grouped).await?;
+    }
+    // The boundaries are small; a group's segment is one row per group, which stays a view.
+    for view in SMALL_VIEWS.iter().filter(|view| !grouped || **view == "class_to_index") {
         materialize_small_view(runner, view).await?;
     }
+    // Planned again over the values of the small views.
+    run_named(runner, script, "examples").await?;
     let text_buckets = text_bucket_count(buckets);
     if text_buckets > 1 {
-        run_named(runner, scripts::EXAMPLES, "examples").await?;
         let shared_texts =
             find_shared_texts(runner, work, text_buckets, rows_accepted, options.session.partitions).await?;
         runner.set_param("shared_texts", Param::Identifier(shared_texts));
@@ -76,7 +83,12 @@ pub(super) async fn split(
         result_with_columns(&stats, &["text", "train_rows", "val_rows"])?,
     )?;
     check_split(&options.split, rows_accepted, &splits)?;
-    check_split_sizes(&options.split, &class_to_index, known_classes, &splits)?;
+    if grouped {
+        // Whole groups give each class only close to its share: the sizes are reported, not checked.
+        check_class_indices(&class_to_index, known_classes, &splits)?;
+    } else {
+        check_split_sizes(&options.split, &class_to_index, known_classes, &splits)?;
+    }
     let longest: Vec<i64> = splits.iter().map(|split| split.max_tokens).collect();
     for (split, length) in splits.iter_mut().zip(options.padding.lengths(options.max_length, &longest)) {
         split.padded_length = length;
@@ -115,8 +127,20 @@ fn read_leakage(totals: &[RecordBatch], texts: &[RecordBatch]) -> Result<Value> 
     Ok(Value::Object(leakage))
 }
 
-/// Replaces the view `class_to_index` by the classes of `--classes`, and plans `val_boundaries` again over it.
-async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String, i64>) -> Result<()> {
+/// No group is in two segments (`groups_split_apart` of `sql/04_group_split.sql`).
+fn check_groups_kept_whole(batches: &[RecordBatch]) -> Result<()> {
+    let apart: i64 = batches
+        .iter()
+        .map(|batch| int64_column(batch, "groups_split_apart").map(|column| column.value(0)))
+        .sum::<Result<_>>()?;
+    if apart != 0 {
+        return Err(Error::Accounting(format!("{apart} group(s) were put in more than one split or fold")));
+    }
+    Ok(())
+}
+
+/// Replaces the view `class_to_index` by the classes of `--classes`, and plans `segment_bounds` again over it.
+async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String, i64>, grouped: bool) -> Result<()> {
     let schema = runner.context().table("class_sizes").await?.schema().as_arrow().clone();
     let class_type = schema.field_with_name("class")?.data_type().clone();
     let rows: Vec<String> = classes
@@ -127,7 +151,9 @@ async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String,
         .collect();
     runner.set_param("classes", Param::Sql(format!("(VALUES {})", rows.join(", "))));
     run_named(runner, scripts::QUERIES, "given_class_to_index").await?;
-    run_named(runner, scripts::SPLIT, "segment_bounds").await?;
+    if !grouped {
+        run_named(runner, scripts::SPLIT, "segment_bounds").await?;
+    }
     Ok(())
 }
 
@@ -191,6 +217,15 @@ fn check_split_sizes(
             }
         }
     }
+    check_class_indices(class_to_index, given_indices, splits)
+}
+
+/// The classes with training rows are indexed 0..k-1 in sorted order (or as `--classes` says).
+fn check_class_indices(
+    class_to_index: &BTreeMap<String, i64>,
+    given_indices: Option<&BTreeMap<String, i64>>,
+    splits: &[SplitReport],
+) -> Result<()> {
     let expected_indices: BTreeMap<String, i64> = match given_indices {
         Some(given) => given.clone(),
         None => splits[0].rows_per_class.keys().cloned().zip(0..).collect(),

@@ -156,7 +156,8 @@ pub(super) async fn write_splits(
     };
     runner.set_param("masks_column", Param::Sql(masks_column));
     let folds = options.split.folds > 1;
-    let last_buckets = last_buckets(runner).await?;
+    // A group's rows lie anywhere in the shuffle order: with groups every split may fill every bucket.
+    let last_buckets = if options.group.is_some() { BTreeMap::new() } else { last_buckets(runner).await? };
     let to_write: Vec<SplitToWrite> = split
         .splits
         .iter()
@@ -172,7 +173,10 @@ pub(super) async fn write_splits(
             // Only training has folds.
             folds: folds && number == 0,
             // Without a boundary a split has no row: bucket 0 still gets its (empty) file.
-            last_bucket: last_buckets.get(&report.name).copied().unwrap_or(0),
+            last_bucket: match options.group {
+                Some(_) => buckets.saturating_sub(1),
+                None => last_buckets.get(&report.name).copied().unwrap_or(0),
+            },
         })
         .collect();
     let written = write_buckets(runner, out, buckets, &to_write, options.session.partitions).await?;

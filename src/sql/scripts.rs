@@ -20,9 +20,12 @@ pub const REGISTER: Script = Script { path: "sql/01_register.sql", text: include
 pub const STAGE: Script = Script { path: "sql/02_stage.sql", text: include_str!("../../sql/02_stage.sql") };
 /// Lists the problems of the staged rows (NULL classes, duplicate keys) and the accepted rows.
 pub const CHECKS: Script = Script { path: "sql/03_checks.sql", text: include_str!("../../sql/03_checks.sql") };
-/// The stratified split: class sizes, class indices and each class's validation boundary.
+/// The stratified split: class sizes, class indices, each class's segment boundaries and the split rows.
 pub const SPLIT: Script = Script { path: "sql/04_split.sql", text: include_str!("../../sql/04_split.sql") };
-/// The split rows and what `summary.json` reports of them (counts, token lengths, leakage).
+/// The split of whole groups (`--group`), in place of [`SPLIT`]: the split rows from the groups' segments.
+pub const GROUP_SPLIT: Script =
+    Script { path: "sql/04_group_split.sql", text: include_str!("../../sql/04_group_split.sql") };
+/// What `summary.json` reports of the split rows (counts, token lengths, leakage).
 pub const EXAMPLES: Script = Script { path: "sql/05_examples.sql", text: include_str!("../../sql/05_examples.sql") };
 /// Pads and writes each split as Parquet.
 pub const WRITE: Script = Script { path: "sql/06_write.sql", text: include_str!("../../sql/06_write.sql") };
@@ -95,8 +98,8 @@ mod tests {
     fn every_statement_prepare_names_is_there() {
         for (script, names) in [
             (CHECKS, &["accepted_rows", "duplicate_texts"][..]),
-            (SPLIT, &["segment_bounds"][..]),
-            (EXAMPLES, &["examples"][..]),
+            (SPLIT, &["segment_bounds", "examples"][..]),
+            (GROUP_SPLIT, &["groups_split_apart", "examples"][..]),
             (
                 QUERIES,
                 &[
