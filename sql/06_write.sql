@@ -5,7 +5,8 @@
 -- Parameters: ${split} (default train); ${bucket} (default 0) and ${part} (default 00000); ${out} the output
 -- directory; ${pad_to} the split's padding length (its longest row from step 5, or --max-length, which also
 -- truncates longer rows keeping [SEP] last; `tokens` or `LEAST(tokens, N)` for no padding); ${pad_id} the
--- tokenizer's [PAD] id (default 0); ${fold_column} `, fold` to write the training split's folds (default:
+-- tokenizer's pad id (default 0); ${closing} how many special tokens close a row and are kept by truncation
+-- (default 1, BERT's [SEP]); ${fold_column} `, fold` to write the training split's folds (default:
 -- none); ${ids_name}, ${targets_name} and ${masks_column} the layout (default: ids, targets, and the masks as
 -- `masks`; --column-names hf and --padding none change them).
 -- Columns: id, tag, text (cleaned), ids, masks, targets (and fold).
@@ -36,7 +37,7 @@ COPY (
            padded['ids'] AS ${ids_name:-ids}${masks_column:-, padded['masks'] AS masks},
            targets AS ${targets_name:-targets}${fold_column:-}
     FROM (
-        SELECT id, tag, text, targets, fold, shuffle_hash, pad_tokens(ids, ${pad_to}, ${pad_id:-0}) AS padded
+        SELECT id, tag, text, targets, fold, shuffle_hash, pad_tokens(ids, ${pad_to}, ${pad_id:-0}, ${closing:-1}) AS padded
         FROM (
             SELECT id, tag, text, targets, fold, shuffle_hash, ids, tokens
             FROM examples

@@ -84,6 +84,7 @@ def prepare(
     stratify: str = _DEFAULTS["stratify"],
     key: str = _DEFAULTS["key"],
     max_length: int | None = None,
+    pad_token: str | None = None,
     padding: Literal["split", "max-length", "none"] = "split",
     column_names: Literal["course", "hf"] = "course",
     partitions: int | None = None,
@@ -111,6 +112,8 @@ def prepare(
         stratify: the class column.
         key: the column identifying a row.
         max_length: truncate and pad to this many tokens (default: each split's longest row).
+        pad_token: the token rows are padded with, in place of the tokenizer's own (its padding settings,
+            ``[PAD]`` or ``<pad>``).
         padding: ``"split"`` (each split to its longest row, or ``max_length``), ``"max-length"`` (every split
             to one length: ``max_length`` or the longest row of all) or ``"none"`` (unpadded ids, no masks: pad
             at batch time, e.g. with ``DataCollatorWithPadding``).
@@ -141,6 +144,7 @@ def prepare(
         stratify,
         key,
         max_length,
+        pad_token,
         padding,
         column_names,
         partitions,

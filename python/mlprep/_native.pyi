@@ -28,6 +28,7 @@ def prepare(
     stratify: str,
     key: str,
     max_length: int | None,
+    pad_token: str | None,
     padding: str,
     column_names: str,
     partitions: int | None,

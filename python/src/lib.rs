@@ -86,7 +86,7 @@ fn failed(error: impl std::fmt::Display) -> PyErr {
 /// Runs the pipeline as `mlprep prepare` does and returns `summary.json`'s text. The interpreter is free while
 /// it runs; Ctrl-C stops it, removes what it wrote and raises `KeyboardInterrupt`.
 #[pyfunction]
-#[pyo3(signature = (data, vocab, out, seed, test_size, splits, folds, group, stratify, key, max_length, padding, column_names, partitions, memory_limit, on_bad_rows, classes, dedupe, overwrite, cluster))]
+#[pyo3(signature = (data, vocab, out, seed, test_size, splits, folds, group, stratify, key, max_length, pad_token, padding, column_names, partitions, memory_limit, on_bad_rows, classes, dedupe, overwrite, cluster))]
 #[allow(clippy::too_many_arguments)]
 fn prepare(
     py: Python<'_>,
@@ -101,6 +101,7 @@ fn prepare(
     stratify: String,
     key: String,
     max_length: Option<usize>,
+    pad_token: Option<String>,
     padding: &str,
     column_names: &str,
     partitions: Option<usize>,
@@ -136,6 +137,7 @@ fn prepare(
         stratify,
         key,
         max_length,
+        pad_token,
         padding,
         column_names,
         overwrite,

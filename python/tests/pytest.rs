@@ -1,13 +1,15 @@
 //! The Python package: its pytest suite (`python/tests/*.py`) against the extension module this build made
 //! (`lib_native.so` of this crate, in the same target directory), in a virtual environment
-//! with datafusion-python 55, pyarrow, pytest and datasets from the package registry. The environment is
+//! with datafusion-python 55, pyarrow, pytest, datasets and transformers (the reference of the tokenizer tests) from
+//! the package registry. The environment is
 //! `$MLPREP_PYTHON_ENV`, or `~/.cache/mlprep-pyenv`, made on first use; without Python the test fails saying so.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What the tests need, as pip takes it (`python/pyproject.toml` lists the same for users).
-const REQUIREMENTS: [&str; 4] = ["datafusion>=55,<56", "pyarrow>=16", "pytest>=8", "datasets>=2.19"];
+const REQUIREMENTS: [&str; 5] =
+    ["datafusion>=55,<56", "pyarrow>=16", "pytest>=8", "datasets>=2.19", "transformers>=4.40"];
 
 /// The package's directory, `python/`.
 fn package_root() -> PathBuf {

@@ -59,6 +59,10 @@ pub struct PrepareArgs {
     /// Truncate (keeping [SEP] last) and pad every row to N ids; default: pad each split to its longest row.
     #[arg(long, value_name = "N")]
     max_length: Option<usize>,
+    /// The token rows are padded with (e.g. "<pad>"), in place of the tokenizer's own: its tokenizer.json's
+    /// padding settings, or [PAD] or <pad>.
+    #[arg(long, value_name = "TOKEN")]
+    pad_token: Option<String>,
     /// What each split's ids are padded to: split (its longest row, or --max-length), max-length (one length for
     /// every split: --max-length or the longest row of all), none (unpadded ids, no masks column).
     #[arg(long, value_enum, default_value_t = Padding::default())]
@@ -144,6 +148,7 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         stratify: args.stratify,
         key: args.key,
         max_length: args.max_length,
+        pad_token: args.pad_token,
         padding: args.padding,
         column_names: args.column_names,
         overwrite: args.overwrite,

@@ -252,6 +252,7 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
         ("out", Param::Text(places.out.to_sql())),
         ("work", Param::Text(places.work.to_sql())),
         ("pad_id", Param::Integer(vocabulary.pad_id.into())),
+        ("closing", Param::Integer((vocabulary.closing as i64).into())),
         ("buckets", Param::Integer(buckets.into())),
         ("group_values", Param::Sql(group_values)),
         ("group_columns", Param::Sql(group_columns)),

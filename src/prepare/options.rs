@@ -23,6 +23,8 @@ pub struct PrepareOptions {
     pub stratify: String,
     pub key: String,
     pub max_length: Option<usize>,
+    /// The token rows are padded with, in place of the tokenizer's own (`--pad-token`).
+    pub pad_token: Option<String>,
     /// What length each split's ids are padded to.
     pub padding: Padding,
     /// What the token and target columns are called.
@@ -65,6 +67,7 @@ impl PrepareOptions {
             stratify: defaults::STRATIFY.into(),
             key: defaults::KEY.into(),
             max_length: None,
+            pad_token: None,
             padding: Padding::default(),
             column_names: ColumnNames::default(),
             overwrite: false,

@@ -17,8 +17,10 @@ pub(super) struct Vocabulary {
     /// What `tokenize` is given: the path locally; on a cluster, whose executors may not have the file, the
     /// tokenizer itself.
     pub argument: String,
-    /// The id of `[PAD]`.
+    /// The id rows are padded with: `--pad-token`'s, or the tokenizer's own (see `LoadedTokenizer::pad_id`).
     pub pad_id: i64,
+    /// How many special tokens close an encoded text (kept by truncation).
+    pub closing: usize,
 }
 
 /// Loads and checks the tokenizer of `--vocab` (fetched into `work` from a store).
@@ -32,5 +34,32 @@ pub(super) async fn load(options: &PrepareOptions, sources: &Sources, work: &Pat
         Cluster::Standalone | Cluster::Remote(_) => String::from_utf8(bytes)
             .map_err(|_| Error::input(&path, format!("tokenizer file '{}' is not UTF-8", path.display())))?,
     };
-    Ok(Vocabulary { name, sha256, argument, pad_id: tokenizer.pad_id() })
+    let pad_id = match &options.pad_token {
+        Some(token) => match tokenizer.reference().token_to_id(token) {
+            Some(id) => i64::from(id),
+            None => {
+                return Err(Error::Configuration(format!(
+                    "--pad-token {token}: the tokenizer '{name}' has no such token"
+                )));
+            }
+        },
+        None => match tokenizer.pad_id() {
+            Some(id) => id,
+            None if options.padding == super::layout::Padding::None => 0,
+            None => {
+                return Err(Error::Configuration(format!(
+                    "the tokenizer '{name}' has no pad token (no padding settings in it, no [PAD] or <pad>): give \
+                     --pad-token, or --padding none"
+                )));
+            }
+        },
+    };
+    let closing = tokenizer.closing_specials();
+    if let Some(max_length) = options.max_length.filter(|length| *length <= closing) {
+        return Err(Error::Configuration(format!(
+            "--max-length {max_length}: the tokenizer '{name}' closes every text with {closing} special token(s), \
+             which leaves no room for text"
+        )));
+    }
+    Ok(Vocabulary { name, sha256, argument, pad_id, closing })
 }

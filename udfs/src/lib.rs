@@ -3,9 +3,10 @@
 //!
 //! - `seeded_hash(seed, value, ...)`: a release-stable XXH64-based shuffle key;
 //! - `clean_text(text)`: the course's cleaning, byte for byte;
-//! - `tokenize(text, tokenizer[, max_length])`: BERT WordPiece ids and attention mask;
+//! - `tokenize(text, tokenizer[, max_length])`: ids and attention mask of a BERT `vocab.txt` or any Hugging Face
+//!   `tokenizer.json` (WordPiece, byte-level BPE, Unigram), with its special tokens;
 //! - `token_count(text, tokenizer)`: the number of ids `tokenize` gives;
-//! - `pad_tokens(ids, length, pad_id)`: ids truncated or padded to a length, with their attention mask.
+//! - `pad_tokens(ids, length, pad_id[, closing])`: ids truncated or padded to a length, with their attention mask.
 //!
 //! ```no_run
 //! # use datafusion::prelude::SessionContext;

@@ -1,5 +1,5 @@
 //! Token id lists as `tokenize` and `pad_tokens` return them: `Struct<ids: List<Int64>, masks: List<Int64>>`,
-//! built row by row with truncation (the last id, `[SEP]`, kept last) and padding.
+//! built row by row with truncation (the closing special tokens, e.g. `[SEP]`, kept last) and padding.
 
 use std::sync::Arc;
 
@@ -20,6 +20,21 @@ pub fn tokenize_return_type() -> DataType {
         Field::new("ids", token_list_type(), true),
         Field::new("masks", token_list_type(), true),
     ]))
+}
+
+/// How a row is fitted to a length: the id it is padded with, and how many ids at its end (the special
+/// tokens the tokenizer's template closes a sequence with: 1 for BERT's `[SEP]`, 0 for GPT-2) truncation keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fit {
+    pub pad_id: i64,
+    pub closing: usize,
+}
+
+impl Fit {
+    /// BERT's: `[PAD]` = `pad_id`, `[SEP]` closing.
+    pub fn bert(pad_id: i64) -> Self {
+        Self { pad_id, closing: 1 }
+    }
 }
 
 /// The `ids` and `masks` columns under construction; values go straight into the buffers Arrow keeps.
@@ -50,21 +65,16 @@ impl TokenLists {
     }
 
     /// Appends one row of `row_ids`, truncated or padded as [`RowEnds::end_row`] says.
-    pub fn push_row<T: Copy + Into<i64>>(
-        &mut self,
-        row_ids: &[T],
-        max_length: Option<usize>,
-        pad_id: i64,
-    ) -> Result<()> {
+    pub fn push_row<T: Copy + Into<i64>>(&mut self, row_ids: &[T], max_length: Option<usize>, fit: Fit) -> Result<()> {
         let first = self.ids.len();
         self.ids.extend(row_ids.iter().map(|&id| id.into()));
-        self.rows.end_row(&mut self.ids, first, max_length, pad_id)
+        self.rows.end_row(&mut self.ids, first, max_length, fit)
     }
 
     /// Appends a row that will be NULL (no ids).
     pub fn push_null_row(&mut self) -> Result<()> {
         let first = self.ids.len();
-        self.rows.end_row(&mut self.ids, first, None, 0)
+        self.rows.end_row(&mut self.ids, first, None, Fit::bert(0))
     }
 
     /// The `Struct<ids, masks>` column, NULL where `nulls` says.
@@ -84,20 +94,22 @@ impl TokenLists {
 }
 
 impl RowEnds {
-    /// Ends the row whose ids are `ids[first..]`: truncated to `max_length` keeping the last id (`[SEP]`)
-    /// last, or padded to it with `pad_id` and mask 0; unchanged without `max_length`.
-    pub fn end_row(&mut self, ids: &mut Vec<i64>, first: usize, max_length: Option<usize>, pad_id: i64) -> Result<()> {
+    /// Ends the row whose ids are `ids[first..]`: truncated to `max_length` keeping its last `fit.closing` ids
+    /// last (as `transformers` truncates the text and then closes it), or padded to it with `fit.pad_id` and
+    /// mask 0; unchanged without `max_length`.
+    pub fn end_row(&mut self, ids: &mut Vec<i64>, first: usize, max_length: Option<usize>, fit: Fit) -> Result<()> {
         let real = ids.len() - first;
         match max_length {
             Some(max_length) if real > max_length => {
-                let last = ids[ids.len() - 1];
-                ids.truncate(first + max_length - 1);
-                ids.push(last);
+                let closing = fit.closing.min(max_length);
+                let tail = ids.len() - closing;
+                ids.copy_within(tail.., first + max_length - closing);
+                ids.truncate(first + max_length);
                 self.masks.resize(self.masks.len() + max_length, 1);
             }
             Some(max_length) => {
                 self.masks.resize(self.masks.len() + real, 1);
-                ids.resize(first + max_length, pad_id);
+                ids.resize(first + max_length, fit.pad_id);
                 self.masks.resize(self.masks.len() + max_length - real, 0);
             }
             None => self.masks.resize(self.masks.len() + real, 1),
@@ -182,12 +194,26 @@ mod tests {
     #[test]
     fn truncation_keeps_the_last_id_and_padding_masks_zero() {
         let mut lists = TokenLists::default();
-        lists.push_row(&[102, 1, 2, 3, 103], Some(4), 0).unwrap();
-        lists.push_row(&[102, 1, 103], Some(5), 0).unwrap();
-        lists.push_row(&[102, 1, 103], Some(3), 0).unwrap();
-        lists.push_row(&[102, 1, 103], None, 0).unwrap();
+        lists.push_row(&[102, 1, 2, 3, 103], Some(4), Fit::bert(0)).unwrap();
+        lists.push_row(&[102, 1, 103], Some(5), Fit::bert(0)).unwrap();
+        lists.push_row(&[102, 1, 103], Some(3), Fit::bert(0)).unwrap();
+        lists.push_row(&[102, 1, 103], None, Fit::bert(0)).unwrap();
         let (ids, masks) = rows(lists);
         assert_eq!(ids, vec![vec![102, 1, 2, 103], vec![102, 1, 103, 0, 0], vec![102, 1, 103], vec![102, 1, 103]]);
         assert_eq!(masks, vec![vec![1, 1, 1, 1], vec![1, 1, 1, 0, 0], vec![1, 1, 1], vec![1, 1, 1]]);
+    }
+
+    #[test]
+    fn truncation_keeps_as_many_closing_ids_as_the_template_adds() {
+        let mut lists = TokenLists::default();
+        // GPT-2: no closing token, the first ids are kept.
+        lists.push_row(&[5, 6, 7, 8], Some(2), Fit { pad_id: 9, closing: 0 }).unwrap();
+        // Two closing tokens (e.g. `$A </s> <eos>`).
+        lists.push_row(&[0, 5, 6, 7, 2, 3], Some(4), Fit { pad_id: 1, closing: 2 }).unwrap();
+        // Padding with the tokenizer's own pad id.
+        lists.push_row(&[0, 5, 2], Some(5), Fit { pad_id: 1, closing: 1 }).unwrap();
+        let (ids, masks) = rows(lists);
+        assert_eq!(ids, vec![vec![5, 6], vec![0, 5, 2, 3], vec![0, 5, 2, 1, 1]]);
+        assert_eq!(masks, vec![vec![1, 1], vec![1, 1, 1, 1], vec![1, 1, 1, 0, 0]]);
     }
 }

@@ -8,19 +8,23 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use crate::token_lists::{MaxLengths, TokenLists, tokenize_return_type};
+use crate::token_lists::{Fit, MaxLengths, TokenLists, tokenize_return_type};
 use crate::tokenizer::encode::{coerce_tokenizer_arguments, encode_rows_into};
 
 #[user_doc(
     doc_section(label = "mlprep Functions"),
-    description = "Tokenizes text with a BERT WordPiece tokenizer. Returns a struct `{ids: List<Int64>, masks: \
-         List<Int64>}`: the token ids with `[CLS]` first and `[SEP]` last, and the attention mask (1 per token). \
-         `tokenizer` is the path of a BERT `vocab.txt` (encoded as BERT uncased: lowercase, strip accents, \
-         split punctuation, greedy longest-match WordPiece, a word over 100 characters becomes `[UNK]`) or of \
-         a HuggingFace `tokenizer.json`; it is loaded once per process. With `max_length`, longer encodings \
-         are truncated to `max_length` keeping `[SEP]` last, and shorter ones padded with the `[PAD]` id and \
-         mask 0, so every row has exactly `max_length` ids. NULL text gives NULL. Read the parts with \
-         `tokenize(...)['ids']` and `tokenize(...)['masks']`.",
+    description = "Tokenizes text with a BERT `vocab.txt` or any Hugging Face `tokenizer.json`. Returns a struct `{ids: List<Int64>, masks: List<Int64>}`: the token ids with \
+         the tokenizer's special tokens (`[CLS]` first and `[SEP]` last for BERT) and the attention mask (1 per \
+         token). `tokenizer` is the path of a BERT `vocab.txt` (encoded as BERT uncased: lowercase, strip \
+         accents, split punctuation, greedy longest-match WordPiece, a word over 100 characters becomes \
+         `[UNK]`) or of a HuggingFace `tokenizer.json` of any model the `tokenizers` crate loads (WordPiece, \
+         byte-level BPE, Unigram), with its own normalizer, pre-tokenizer and post-processor (its own \
+         truncation and padding settings are not applied); it is loaded once per process. With `max_length`, \
+         longer encodings are truncated to `max_length` keeping the special tokens that close them (`[SEP]`, \
+         `</s>`; none for GPT-2) last, and shorter ones padded with the tokenizer's pad id (its padding \
+         settings', or `[PAD]` or `<pad>`) and mask 0, so every row has exactly `max_length` ids, as \
+         `transformers` gives them with `truncation=True, padding=\"max_length\"`. NULL text gives NULL. Read \
+         the parts with `tokenize(...)['ids']` and `tokenize(...)['masks']`.",
     syntax_example = "tokenize(text, tokenizer[, max_length])",
     sql_example = "```sql\n> SELECT tokenize('graph neural networks', 'vocab.txt', 8)['ids'] AS ids;\n+---------------------------------------+\n| ids                                   |\n+---------------------------------------+\n| [102, 1845, 3687, 2449, 103, 0, 0, 0] |\n+---------------------------------------+\n```",
     argument(name = "text", description = "String expression (Utf8, LargeUtf8 or Utf8View)."),
@@ -76,8 +80,10 @@ impl ScalarUDFImpl for Tokenize {
             let max_length = max_lengths.at(row)?;
             row += 1;
             match encoding {
-                Some((first, tokenizer)) => rows.end_row(ids, first, max_length, tokenizer.pad_id()),
-                None => rows.end_row(ids, ids.len(), None, 0),
+                // Unpadded rows need no pad token.
+                Some((first, _)) if max_length.is_none() => rows.end_row(ids, first, None, Fit::bert(0)),
+                Some((first, tokenizer)) => rows.end_row(ids, first, max_length, tokenizer.fit()?),
+                None => rows.end_row(ids, ids.len(), None, Fit::bert(0)),
             }
         })?;
         let tokens = lists.finish(nulls)?;

@@ -17,6 +17,7 @@ use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
 
 use super::wordpiece::{WordPieceConfig, WordPieceKernel};
+use crate::token_lists::Fit;
 
 /// The special tokens a BERT-style encoding needs.
 const REQUIRED_TOKENS: [&str; 4] = ["[CLS]", "[SEP]", "[UNK]", "[PAD]"];
@@ -30,7 +31,11 @@ pub struct LoadedTokenizer {
     /// Texts containing `[` go to the reference: a `tokenizer.json` may declare added tokens such as
     /// `[MASK]` that the crate matches in raw text before normalization.
     kernel_declines_brackets: bool,
-    pad_id: i64,
+    /// The id rows are padded with: `[PAD]` of a `vocab.txt`; for a `tokenizer.json`, its padding settings'
+    /// pad id, or the id of `[PAD]` or `<pad>`; `None` when it has none of these.
+    pad_id: Option<i64>,
+    /// How many special tokens the tokenizer's template closes a sequence with (truncation keeps them).
+    closing: usize,
 }
 
 /// Reusable buffers of one encoding loop.
@@ -44,8 +49,24 @@ impl LoadedTokenizer {
         &self.source
     }
 
-    pub fn pad_id(&self) -> i64 {
+    pub fn pad_id(&self) -> Option<i64> {
         self.pad_id
+    }
+
+    /// How many special tokens end an encoded text (`[SEP]`: 1; none for GPT-2's template).
+    pub fn closing_specials(&self) -> usize {
+        self.closing
+    }
+
+    /// How rows of this tokenizer are truncated and padded; an error when it has no pad token.
+    pub fn fit(&self) -> Result<Fit> {
+        match self.pad_id {
+            Some(pad_id) => Ok(Fit { pad_id, closing: self.closing }),
+            None => exec_err!(
+                "tokenizer {} has no pad token (no padding in its tokenizer.json, no [PAD] or <pad>): it cannot pad",
+                self.source
+            ),
+        }
     }
 
     /// The `tokenizers` crate's tokenizer: the reference every fast-path id is checked against.
@@ -182,42 +203,56 @@ fn read_vocab_txt(path: &str, source: String, bytes: &[u8]) -> Result<LoadedToke
     reference.with_pre_tokenizer(Some(BertPreTokenizer));
     reference.with_post_processor(Some(BertProcessing::new(("[SEP]".into(), ids.sep), ("[CLS]".into(), ids.cls))));
     let settings = PlainBertSettings { continuing_subword_prefix, max_input_chars_per_word, lowercase: true };
-    Ok(assemble(source, reference, &vocab, &ids, Some(settings), false))
+    let kernel = kernel(&vocab, &ids, settings);
+    Ok(LoadedTokenizer {
+        source,
+        reference,
+        kernel: Some(kernel),
+        kernel_declines_brackets: false,
+        pad_id: Some(i64::from(ids.pad)),
+        closing: 1,
+    })
 }
 
-/// A HuggingFace `tokenizer.json`, loaded by the `tokenizers` crate.
+/// A HuggingFace `tokenizer.json` of any model the `tokenizers` crate loads (WordPiece, BPE, Unigram, ...),
+/// with its own normalizer, pre-tokenizer and post-processor (its special tokens).
 fn read_tokenizer_json(path: &str, source: String, bytes: &[u8]) -> Result<LoadedTokenizer> {
-    let reference = Tokenizer::from_bytes(bytes)
+    let failed = |error: tokenizers::Error| DataFusionError::Execution(format!("tokenizer '{path}': {error}"));
+    let mut reference = Tokenizer::from_bytes(bytes)
         .map_err(|error| DataFusionError::Execution(format!("tokenizer '{path}' cannot be loaded: {error}")))?;
+    let padding_pad_id = reference.get_padding().map(|padding| i64::from(padding.pad_id));
+    // Rows are truncated and padded by mlprep, to the lengths asked for, as `transformers` does when it is
+    // given its own truncation and padding arguments.
+    reference.with_truncation(None).map_err(failed)?;
+    reference.with_padding(None);
+    let pad_id = padding_pad_id
+        .or_else(|| ["[PAD]", "<pad>"].iter().find_map(|token| reference.token_to_id(token)).map(i64::from));
+    let closing = closing_specials(&reference).map_err(failed)?;
     let vocab = reference.get_vocab(false);
-    let ids = special_ids(path, &vocab)?;
     let config: Value = serde_json::from_slice(bytes)
         .map_err(|error| DataFusionError::Execution(format!("tokenizer '{path}' is not valid JSON: {error}")))?;
-    let settings = plain_bert_settings(&config, &ids);
-    Ok(assemble(source, reference, &vocab, &ids, settings, true))
+    let kernel = bert_special_ids(&vocab)
+        .and_then(|ids| plain_bert_settings(&config, &ids).map(|settings| kernel(&vocab, &ids, settings)));
+    Ok(LoadedTokenizer { source, reference, kernel, kernel_declines_brackets: true, pad_id, closing })
 }
 
-/// The loaded tokenizer, with the fast kernel when `settings` says the configuration is plain BERT.
-fn assemble(
-    source: String,
-    reference: Tokenizer,
-    vocab: &HashMap<String, u32>,
-    ids: &SpecialIds,
-    settings: Option<PlainBertSettings>,
-    kernel_declines_brackets: bool,
-) -> LoadedTokenizer {
-    let kernel = settings.map(|settings| {
-        WordPieceKernel::new(WordPieceConfig {
-            vocab,
-            continuing_subword_prefix: &settings.continuing_subword_prefix,
-            max_input_chars_per_word: settings.max_input_chars_per_word,
-            lowercase: settings.lowercase,
-            unk_id: ids.unk,
-            cls_id: ids.cls,
-            sep_id: ids.sep,
-        })
-    });
-    LoadedTokenizer { source, reference, kernel, kernel_declines_brackets, pad_id: i64::from(ids.pad) }
+/// How many special tokens end the encoding of a text: the closing part of the post-processor's template.
+fn closing_specials(reference: &Tokenizer) -> tokenizers::Result<usize> {
+    let encoding = reference.encode("a", true)?;
+    Ok(encoding.get_special_tokens_mask().iter().rev().take_while(|&&special| special == 1).count())
+}
+
+/// The fast kernel for a plain BERT configuration.
+fn kernel(vocab: &HashMap<String, u32>, ids: &SpecialIds, settings: PlainBertSettings) -> WordPieceKernel {
+    WordPieceKernel::new(WordPieceConfig {
+        vocab,
+        continuing_subword_prefix: &settings.continuing_subword_prefix,
+        max_input_chars_per_word: settings.max_input_chars_per_word,
+        lowercase: settings.lowercase,
+        unk_id: ids.unk,
+        cls_id: ids.cls,
+        sep_id: ids.sep,
+    })
 }
 
 struct SpecialIds {
@@ -225,6 +260,16 @@ struct SpecialIds {
     sep: u32,
     unk: u32,
     pad: u32,
+}
+
+/// BERT's special ids, when the vocabulary has every one of them.
+fn bert_special_ids(vocab: &HashMap<String, u32>) -> Option<SpecialIds> {
+    Some(SpecialIds {
+        cls: *vocab.get("[CLS]")?,
+        sep: *vocab.get("[SEP]")?,
+        unk: *vocab.get("[UNK]")?,
+        pad: *vocab.get("[PAD]")?,
+    })
 }
 
 fn special_ids(path: &str, vocab: &HashMap<String, u32>) -> Result<SpecialIds> {
@@ -351,7 +396,7 @@ mod tests {
         // Reading the file again replaces it.
         let second = std::fs::read(&path).unwrap();
         let replaced = load_tokenizer_file(&path, &second).unwrap();
-        assert_eq!(replaced.pad_id(), 1);
+        assert_eq!(replaced.pad_id(), Some(1));
         assert!(Arc::ptr_eq(&replaced, &load_tokenizer(&path.to_string_lossy()).unwrap()));
         std::fs::remove_dir_all(&directory).unwrap();
     }
