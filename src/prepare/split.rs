@@ -17,9 +17,6 @@ use crate::sql::literals::materialize_small_view;
 use crate::sql::results::{int64_column, result_with_columns, text_column};
 use crate::sql::scripts::{self, run_named};
 
-/// Views of a row per class (and segment) that `prepare` replaces by their values before the full rows meet them.
-pub const SMALL_VIEWS: [&str; 2] = ["class_to_index", "segment_bounds"];
-
 /// Per split: rows, class counts (per fold too) and token lengths.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SplitReport {
@@ -60,11 +57,15 @@ pub(super) async fn split(
         check_groups_kept_whole(result_with_columns(&results, &["groups_split_apart"])?)?;
     }
     if let Some(classes) = known_classes {
-        use_class_indices(runner, classes, grouped).await?;
+        use_class_indices(runner, classes).await?;
     }
-    // The boundaries are small; a group's segment is one row per group, which stays a view.
-    for view in SMALL_VIEWS.iter().filter(|view| !grouped || **view == "class_to_index") {
-        materialize_small_view(runner, view).await?;
+    materialize_small_view(runner, "class_to_index").await?;
+    if !grouped {
+        // Planned again over the class indices' values, so that the targets written are the indices checked
+        // below, not those of a second run of their query (on a Ballista cluster that lost an executor, a
+        // second run was seen to number the classes differently); then its own values.
+        run_named(runner, scripts::SPLIT, "segment_bounds").await?;
+        materialize_small_view(runner, "segment_bounds").await?;
     }
     // Planned again over the values of the small views.
     run_named(runner, script, "examples").await?;
@@ -139,8 +140,8 @@ fn check_groups_kept_whole(batches: &[RecordBatch]) -> Result<()> {
     Ok(())
 }
 
-/// Replaces the view `class_to_index` by the classes of `--classes`, and plans `segment_bounds` again over it.
-async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String, i64>, grouped: bool) -> Result<()> {
+/// Replaces the view `class_to_index` by the classes of `--classes`.
+async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String, i64>) -> Result<()> {
     let schema = runner.context().table("class_sizes").await?.schema().as_arrow().clone();
     let class_type = schema.field_with_name("class")?.data_type().clone();
     let rows: Vec<String> = classes
@@ -151,9 +152,6 @@ async fn use_class_indices(runner: &mut ScriptRunner, classes: &BTreeMap<String,
         .collect();
     runner.set_param("classes", Param::Sql(format!("(VALUES {})", rows.join(", "))));
     run_named(runner, scripts::QUERIES, "given_class_to_index").await?;
-    if !grouped {
-        run_named(runner, scripts::SPLIT, "segment_bounds").await?;
-    }
     Ok(())
 }
 
