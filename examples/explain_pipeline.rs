@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use mlprep::input::CsvSource;
-use mlprep::prepare::SMALL_VIEWS;
+use mlprep::prepare::materialize_split;
 use mlprep::sql::literals::materialize_small_view;
 use mlprep::sql::scripts::{self, Script};
 use mlprep::sql::{ScriptRunner, split_statements};
@@ -32,8 +32,7 @@ async fn main() -> datafusion::common::Result<()> {
         ("data".to_owned(), source.path.display().to_string()),
         ("columns".to_owned(), source.column_definitions(&["id", "tag"])),
         ("vocab".to_owned(), vocab),
-        ("train_pad_to".to_owned(), "512".to_owned()),
-        ("val_pad_to".to_owned(), "512".to_owned()),
+        ("pad_to".to_owned(), "512".to_owned()),
     ]);
     // A new directory of its own, removed when it is dropped: never one that existed before.
     let scratch = tempfile::Builder::new().prefix("mlprep-explain-").tempdir()?;
@@ -50,11 +49,8 @@ async fn main() -> datafusion::common::Result<()> {
         runner.run_script(scripts::CHECKS.path, scripts::CHECKS.text, None).await?;
         runner.run_script(scripts::SPLIT.path, scripts::SPLIT.text, None).await?;
         materialize_small_view(&mut runner, "duplicate_keys").await?;
-        for view in SMALL_VIEWS {
-            materialize_small_view(&mut runner, view).await?;
-        }
-        // The examples view of step 5, then the first COPY of step 6.
-        runner.run_script(scripts::EXAMPLES.path, &split_statements(scripts::EXAMPLES.text)[0].text, None).await?;
+        materialize_split(&mut runner, false).await?;
+        // The training split's COPY of step 6.
         run_settings(&mut runner, scripts::WRITE).await?;
         explain(&mut runner, "sql/06_write.sql", &first_copy(scripts::WRITE.text)).await
     }

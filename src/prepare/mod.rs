@@ -41,7 +41,7 @@ pub use layout::{ColumnNames, Padding};
 pub use options::{DEFAULT_FILE_SIZE, PrepareOptions, defaults};
 pub use plan::{HeldOut, MAX_FOLDS, Segment, SplitPlan};
 pub use report::PrepareReport;
-pub use split::SplitReport;
+pub use split::{SplitReport, materialize_split};
 pub use write::split_files;
 
 /// Scratch space inside the staging directory, removed before the output is published.

@@ -59,16 +59,7 @@ pub(super) async fn split(
     if let Some(classes) = known_classes {
         use_class_indices(runner, classes).await?;
     }
-    materialize_small_view(runner, "class_to_index").await?;
-    if !grouped {
-        // Planned again over the class indices' values, so that the targets written are the indices checked
-        // below, not those of a second run of their query (on a Ballista cluster that lost an executor, a
-        // second run was seen to number the classes differently); then its own values.
-        run_named(runner, scripts::SPLIT, "segment_bounds").await?;
-        materialize_small_view(runner, "segment_bounds").await?;
-    }
-    // Planned again over the values of the small views.
-    run_named(runner, script, "examples").await?;
+    materialize_split(runner, grouped).await?;
     let text_buckets = text_bucket_count(buckets);
     if text_buckets > 1 {
         let shared_texts =
@@ -126,6 +117,23 @@ fn read_leakage(totals: &[RecordBatch], texts: &[RecordBatch]) -> Result<Value> 
     }
     leakage.insert("texts_in_both_splits_most_seen".into(), Value::Array(examples));
     Ok(Value::Object(leakage))
+}
+
+/// Replaces the small views of step 4 by their values and plans `examples` again over them, so that the
+/// planner knows their size (the full rows meet them in a join that sends them to every partition). A view
+/// captures the plans of the views it reads when it is made: `segment_bounds` is planned again over the
+/// class indices' values before its own are taken, so that the targets written are the indices `prepare`
+/// checks, not those of a second run of their query (on a Ballista cluster that lost an executor, a second
+/// run was seen to number the classes differently). With groups (`grouped`) only the class indices are small.
+pub async fn materialize_split(runner: &mut ScriptRunner, grouped: bool) -> Result<()> {
+    materialize_small_view(runner, "class_to_index").await?;
+    let script = if grouped { scripts::GROUP_SPLIT } else { scripts::SPLIT };
+    if !grouped {
+        run_named(runner, script, "segment_bounds").await?;
+        materialize_small_view(runner, "segment_bounds").await?;
+    }
+    run_named(runner, script, "examples").await?;
+    Ok(())
 }
 
 /// No group is in two segments (`groups_split_apart` of `sql/04_group_split.sql`).
