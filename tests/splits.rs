@@ -168,29 +168,35 @@ async fn folds_are_consecutive_runs_of_each_class_differing_by_at_most_one() {
     }
 }
 
+/// Runs `base` (into a subdirectory of `directory` each time) on 1 and 7 partitions and on an in-process
+/// cluster, in buckets of 20,000 bytes, asserts that every run wrote the same bytes, and returns the outputs.
+async fn assert_identical_runs(directory: &Path, base: PrepareOptions) -> Vec<PathBuf> {
+    let mut runs = Vec::new();
+    for (name, partitions, cluster) in
+        [("p1", 1, Cluster::Local), ("p7", 7, Cluster::Local), ("standalone", 3, Cluster::Standalone)]
+    {
+        let out = directory.join(name);
+        let mut run = PrepareOptions { out: out.clone(), file_size: 20_000, ..base.clone() };
+        run.session.partitions = partitions;
+        run.session.cluster = cluster;
+        prepare(&run).await.unwrap();
+        runs.push(out);
+    }
+    for other in &runs[1..] {
+        assert_same_files(other, &runs[0], &format!("{} against p1", other.display()));
+    }
+    runs
+}
+
 /// Same input, seed and plan: the same bytes whatever the partitions, the buckets' file size aside, and on a
 /// cluster.
 #[tokio::test]
 async fn three_way_folds_are_identical_across_partitions_and_on_a_cluster() {
     let directory = tempfile::tempdir().unwrap();
     let plan = SplitPlan::parse("train=0.7,val=0.2,test=0.1").unwrap().with_folds(4);
-    let mut runs = Vec::new();
-    for (name, partitions, cluster) in
-        [("p1", 1, Cluster::Local), ("p7", 7, Cluster::Local), ("standalone", 3, Cluster::Standalone)]
-    {
-        let out = directory.path().join(name);
-        let mut run = options(out.clone(), plan.clone());
-        run.file_size = 20_000;
-        run.session.partitions = partitions;
-        run.session.cluster = cluster;
-        prepare(&run).await.unwrap();
-        runs.push(out);
-    }
+    let runs = assert_identical_runs(directory.path(), options(directory.path().join("unused"), plan)).await;
     for split in ["train", "val", "test"] {
         assert!(std::fs::read_dir(runs[0].join(split)).unwrap().count() > 1, "{split}: expected several files");
-    }
-    for other in &runs[1..] {
-        assert_same_files(other, &runs[0], &format!("{} against p1", other.display()));
     }
 }
 
@@ -438,21 +444,8 @@ async fn groups_go_whole_to_the_segment_the_rule_gives() {
 async fn group_splits_are_identical_across_partitions_and_on_a_cluster() {
     let directory = tempfile::tempdir().unwrap();
     let plan = SplitPlan::parse("train=0.7,val=0.2,test=0.1").unwrap().with_folds(3);
-    let mut runs = Vec::new();
-    for (name, partitions, cluster) in
-        [("p1", 1, Cluster::Local), ("p7", 7, Cluster::Local), ("standalone", 3, Cluster::Standalone)]
-    {
-        let out = directory.path().join(name);
-        let mut run = PrepareOptions { group: Some("created_on".into()), ..options(out.clone(), plan.clone()) };
-        run.file_size = 20_000;
-        run.session.partitions = partitions;
-        run.session.cluster = cluster;
-        prepare(&run).await.unwrap();
-        runs.push(out);
-    }
-    for other in &runs[1..] {
-        assert_same_files(other, &runs[0], &format!("{} against p1", other.display()));
-    }
+    let base = PrepareOptions { group: Some("created_on".into()), ..options(directory.path().join("unused"), plan) };
+    assert_identical_runs(directory.path(), base).await;
     let error = prepare(&PrepareOptions {
         group: Some("author".into()),
         ..options(directory.path().join("x"), SplitPlan::default())
