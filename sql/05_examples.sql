@@ -8,9 +8,11 @@
 -- The class indices.
 SELECT class, class_index FROM class_to_index ORDER BY class_index;
 
--- Per split, fold and class: rows and token lengths ([CLS] and [SEP] included, before truncation).
+-- Per split, fold and class: rows and token lengths ([CLS] and [SEP] included, before truncation), and the
+-- rows longer than ${max_length} (--max-length; default: none), which step 6 truncates to it.
 SELECT split, fold, tag, COUNT(*) AS rows,
-       MIN(tokens) AS min_tokens, MAX(tokens) AS max_tokens, SUM(tokens) AS total_tokens
+       MIN(tokens) AS min_tokens, MAX(tokens) AS max_tokens, SUM(tokens) AS total_tokens,
+       CAST(SUM(CASE WHEN tokens > ${max_length:-NULL} THEN 1 ELSE 0 END) AS BIGINT) AS rows_over_max_length
 FROM examples
 GROUP BY split, fold, tag
 ORDER BY split, fold, tag;

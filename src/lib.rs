@@ -2,7 +2,8 @@
 //!
 //! The SQL functions live in the `mlprep-udfs` crate. This crate's folders follow the pipeline:
 //! `input` (the CSV, its records and classes), `sql` (scripts and their runner), `engine` (local sessions and
-//! Ballista), `prepare` (the steps of `mlprep prepare`), `publish` (where outputs go) and `tools` (bench,
+//! Ballista), `prepare` (the steps of `mlprep prepare`), `report` (the dataset card and pictures of an output),
+//! `publish` (where outputs go) and `tools` (bench,
 //! synthetic data). The `mlprep` command is in `cli/`.
 
 pub mod engine;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod input;
 pub mod prepare;
 pub mod publish;
+pub mod report;
 pub mod sql;
 pub mod tools;
 

@@ -106,7 +106,7 @@ async fn course_dataset_matches_the_golden_outputs() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     entries.sort();
-    assert_eq!(entries, ["class_to_index.json", "summary.json", "train", "val"]);
+    assert_eq!(entries, ["README.md", "class_to_index.json", "report", "report.html", "summary.json", "train", "val"]);
     assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 1);
 }
 

@@ -215,7 +215,7 @@ async fn a_class_too_small_for_the_held_out_splits_is_refused() {
     };
     let error = prepare(&run).await.unwrap_err().to_string();
     assert!(
-        error.contains("class 'rare' has only 2 row(s): too few to split with --splits train,val=0.1,test=0.1"),
+        error.contains("class 'rare' has only 2 row(s): too few to split with --splits train=0.8,val=0.1,test=0.1"),
         "{error}"
     );
     assert!(!directory.path().join("out").exists());

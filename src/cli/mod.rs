@@ -8,6 +8,7 @@ mod generate;
 mod prepare;
 mod print;
 mod repl;
+mod report;
 mod shell;
 mod signals;
 mod sql;
@@ -30,8 +31,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Split, clean and tokenize a CSV into DIR/train, DIR/val, class_to_index.json and summary.json.
+    /// Split, clean and tokenize a CSV into DIR/train, DIR/val, class_to_index.json, summary.json and a dataset card.
     Prepare(prepare::PrepareArgs),
+    /// Draw the dataset card (DIR/README.md) and pictures (DIR/report/, DIR/report.html) of an output again.
+    Report(report::ReportArgs),
     /// Write synthetic projects of the course dataset's shape as CSV (and optionally a matching vocabulary).
     Generate(generate::GenerateArgs),
     /// Run SQL scripts (-f) and statements (-c), in order, with mlprep's functions and ${name} parameters.
@@ -77,6 +80,7 @@ pub fn run() -> ExitCode {
         Command::Prepare(args) => return prepare::run(runtime, args),
         Command::Shell(args) => runtime.block_on(shell::run(args)),
         Command::Generate(args) => generate::run(&args),
+        Command::Report(args) => runtime.block_on(report::run(args)),
         Command::Bench(args) => runtime.block_on(bench::run(args)),
         Command::Scheduler(args) => runtime.block_on(cluster::run_scheduler(args)),
         Command::Executor(args) => runtime.block_on(cluster::run_executor(args)),

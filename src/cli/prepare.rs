@@ -1,5 +1,6 @@
 //! `mlprep prepare`: the pipeline on a CSV, or on the built-in default's synthetic data.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -182,6 +183,9 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         report.class_to_index.len(),
         report.out.display()
     );
+    if std::io::stdout().is_terminal() {
+        print!("{}", classes_table(&report));
+    }
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
@@ -203,6 +207,53 @@ async fn run_prepare(args: PrepareArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Rows per class and split, with totals: what a terminal shows at the end of a run.
+fn classes_table(report: &mlprep::PrepareReport) -> String {
+    let mut classes: Vec<(&i64, &String)> = report.class_to_index.iter().map(|(class, index)| (index, class)).collect();
+    classes.sort();
+    let mut rows: Vec<Vec<String>> = vec![
+        std::iter::once("class".to_owned())
+            .chain(report.splits.iter().map(|split| split.name.clone()))
+            .chain(["total".to_owned()])
+            .collect(),
+    ];
+    for (_, class) in &classes {
+        let counts: Vec<u64> =
+            report.splits.iter().map(|split| split.rows_per_class.get(*class).copied().unwrap_or(0)).collect();
+        rows.push(
+            std::iter::once((*class).clone())
+                .chain(counts.iter().map(u64::to_string))
+                .chain([counts.iter().sum::<u64>().to_string()])
+                .collect(),
+        );
+    }
+    rows.push(
+        std::iter::once("all".to_owned())
+            .chain(report.splits.iter().map(|split| split.rows.to_string()))
+            .chain([report.rows_in_splits().to_string()])
+            .collect(),
+    );
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut table = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(
+                |(column, (cell, width))| {
+                    if column == 0 { format!("{cell:<width$}") } else { format!("{cell:>width$}") }
+                },
+            )
+            .collect();
+        table.push_str(cells.join("  ").trim_end());
+        table.push('\n');
+    }
+    table
 }
 
 /// The built-in default's inputs: synthetic projects and the vocabulary covering them, in `DIR-demo-input`

@@ -102,6 +102,6 @@ async fn duplicate_keys_by_bucket(runner: &ScriptRunner, buckets: u64, concurren
         })
         .collect::<Result<Vec<_>>>()?;
     let schema = context.sql(&statements[0]).await?.schema().as_arrow().clone();
-    let found = run_at_once(context, statements, concurrency).await?;
+    let found = run_at_once(context, statements, concurrency, None).await?;
     values_query(&schema, &found.concat()).map(|query| format!("({query})"))
 }

@@ -65,7 +65,7 @@ pub(crate) async fn find_shared_texts(
             )
         })
         .collect::<Result<Vec<_>>>()?;
-    run_at_once(context, per_range, concurrency).await?;
+    run_at_once(context, per_range, concurrency, None).await?;
     context.sql(&named("register_shared_texts", &[])?).await?.collect().await?;
     Ok(SHARED_TEXTS_TABLE.to_owned())
 }

@@ -1,7 +1,8 @@
 //! `mlprep prepare`: the pipeline's steps, in order. Each step is a module with typed inputs and outputs:
 //! `vocabulary` (the tokenizer), `scan` (header and records), staging (`sql/01_register.sql`,
 //! `sql/02_stage.sql`), `checks` (rows left out), `split` (the stratified split and its counts, with
-//! `leakage`), `write` (padded Parquet, bucket by bucket) and `report` (`summary.json`). The output is staged
+//! `leakage`), `write` (padded Parquet, bucket by bucket) and `summary` (`summary.json`), after the dataset
+//! card and pictures of `crate::report`. The output is staged
 //! and published by `crate::publish`.
 
 mod checks;
@@ -11,10 +12,10 @@ mod left_out;
 mod options;
 mod plan;
 mod progress;
-mod report;
 mod scan;
 mod sources;
 mod split;
+mod summary;
 mod vocabulary;
 mod write;
 
@@ -40,8 +41,8 @@ use sources::Sources;
 pub use layout::{ColumnNames, Padding};
 pub use options::{DEFAULT_FILE_SIZE, PrepareOptions, defaults};
 pub use plan::{HeldOut, MAX_FOLDS, Segment, SplitPlan};
-pub use report::PrepareReport;
 pub use split::{SplitReport, materialize_split};
+pub use summary::PrepareReport;
 pub use write::split_files;
 
 /// Scratch space inside the staging directory, removed before the output is published.
@@ -191,7 +192,7 @@ fn explain_memory_error(error: Error, options: &PrepareOptions) -> Error {
 
 /// The pipeline, into `places`: one step after the other.
 async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Places) -> Result<PrepareReport> {
-    let progress = Progress::new(8);
+    let progress = Progress::new(9);
 
     let work = &places.local_work;
     std::fs::create_dir_all(work).map_err(|error| Error::io(work, error))?;
@@ -256,8 +257,10 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
         ("buckets", Param::Integer(buckets.into())),
         ("group_values", Param::Sql(group_values)),
         ("group_columns", Param::Sql(group_columns)),
+        ("max_length", options.max_length.map_or(Param::Sql("NULL".into()), |length| Param::Integer(length as i128))),
     ]);
     let mut runner = ScriptRunner::new(connect(&options.session).await?, params);
+    progress.watch(runner.running_plan());
 
     progress.step("registering the CSV");
     runner.run_script(scripts::REGISTER.path, scripts::REGISTER.text, None).await?;
@@ -280,12 +283,17 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
         split::split(&mut runner, options, known_classes.as_ref(), buckets, accepted.rows, &places.work).await?;
 
     progress.step("writing Parquet");
-    write::write_splits(&mut runner, options, &places.out, buckets, &split).await?;
+    write::write_splits(&mut runner, options, &places.out, buckets, &split, progress.rows_done()).await?;
     places.work.remove_all().await?;
     if places.local_work.exists() {
         std::fs::remove_dir_all(work).map_err(|error| Error::io(work, error))?;
     }
-    let summary = report::write_description(&places.description, options, &vocabulary, &input, &accepted, &split)?;
+    let summary = summary::summary(options, &vocabulary, &input, &accepted, &split);
+    summary::write_side_files(&places.description, options, &accepted, &split)?;
+    progress.step("drawing the dataset card");
+    let card = crate::report::draw(&runner, &places.out, &summary).await?;
+    crate::report::write_new(&places.description, &card)?;
+    summary::write_summary(&places.description, &summary)?;
 
     Ok(PrepareReport {
         out: PathBuf::from(places.out.to_sql()),

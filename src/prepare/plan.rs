@@ -164,8 +164,9 @@ impl SplitPlan {
         }
     }
 
-    /// The flags that give this plan, for messages: `--test-size 0.2`, `--splits train,val=0.1,test=0.1`,
-    /// `--folds 5`.
+    /// The flags that give this plan, for messages and the dataset card's command: `--test-size 0.2`,
+    /// `--splits train=0.8,val=0.1,test=0.1` (training's share is the rest, rounded to 12 decimals so that
+    /// 1 - 0.1 - 0.1 reads 0.8), `--folds 5`.
     pub fn describe(&self) -> String {
         let mut flags = Vec::new();
         match (self.test_size(), self.held_out.as_slice()) {
@@ -174,8 +175,10 @@ impl SplitPlan {
             }
             (_, []) => {}
             (_, held_out) => {
+                let rest = 1.0 - held_out.iter().map(|split| split.share).sum::<f64>();
+                let rest = (rest * 1e12).round() / 1e12;
                 let shares = held_out.iter().map(|split| format!(",{}={}", split.name, split.share));
-                flags.push(format!("--splits {}{}", self.train, shares.collect::<String>()));
+                flags.push(format!("--splits {}={rest}{}", self.train, shares.collect::<String>()));
             }
         }
         if self.folds > 1 {
@@ -263,8 +266,29 @@ mod tests {
         assert_eq!(SplitPlan::two_way(0.2).describe(), "--test-size 0.2");
         assert_eq!(
             SplitPlan::parse("a=0.5,b=0.25,c=0.25").unwrap().with_folds(2).describe(),
-            "--splits a,b=0.25,c=0.25 --folds 2"
+            "--splits a=0.5,b=0.25,c=0.25 --folds 2"
         );
+        // The flags give the plan back (the dataset card prints them as the command that made the data).
+        for plan in [
+            SplitPlan::two_way(0.2),
+            SplitPlan::two_way(0.1).with_folds(5),
+            SplitPlan::training_only().with_folds(3),
+            SplitPlan::parse("train=0.7,val=0.1,test=0.2").unwrap(),
+            SplitPlan::parse("fit=0.65,dev=0.3,test=0.05").unwrap().with_folds(4),
+        ] {
+            let flags = plan.describe();
+            let value = |flag: &str| {
+                let mut words = flags.split(' ');
+                words.position(|word| word == flag).map(|_| words.next().unwrap().to_owned())
+            };
+            let again = SplitPlan::from_flags(
+                value("--test-size").map(|share| share.parse().unwrap()),
+                value("--splits").as_deref(),
+                value("--folds").map(|folds| folds.parse().unwrap()),
+            )
+            .unwrap();
+            assert_eq!(again, plan, "{flags}");
+        }
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct SplitReport {
     pub min_tokens: i64,
     pub max_tokens: i64,
     pub total_tokens: i64,
+    /// Rows longer than `--max-length`, written truncated to it (0 without it).
+    pub rows_over_max_length: u64,
     /// The length the split's ids are padded to; `None` without padding (`--padding none`).
     pub padded_length: Option<i64>,
 }
@@ -68,7 +70,8 @@ pub(super) async fn split(
     }
     let stats = runner.run_script(scripts::EXAMPLES.path, scripts::EXAMPLES.text, None).await?;
     let class_to_index = read_class_to_index(result_with_columns(&stats, &["class", "class_index"])?)?;
-    let split_counts = ["split", "fold", "tag", "rows", "min_tokens", "max_tokens", "total_tokens"];
+    let split_counts =
+        ["split", "fold", "tag", "rows", "min_tokens", "max_tokens", "total_tokens", "rows_over_max_length"];
     let mut splits = read_split_reports(&options.split, result_with_columns(&stats, &split_counts)?)?;
     let leakage = read_leakage(
         result_with_columns(&stats, &LEAKAGE_TOTALS)?,
@@ -271,6 +274,7 @@ fn read_split_reports(plan: &SplitPlan, batches: &[RecordBatch]) -> Result<Vec<S
         let min_tokens = int64_column(batch, "min_tokens")?;
         let max_tokens = int64_column(batch, "max_tokens")?;
         let total_tokens = int64_column(batch, "total_tokens")?;
+        let over_max_length = int64_column(batch, "rows_over_max_length")?;
         for row in 0..batch.num_rows() {
             let name = splits.value(row);
             let report = reports
@@ -287,6 +291,7 @@ fn read_split_reports(plan: &SplitPlan, batches: &[RecordBatch]) -> Result<Vec<S
             report.min_tokens = report.min_tokens.min(min_tokens.value(row));
             report.max_tokens = report.max_tokens.max(max_tokens.value(row));
             report.total_tokens += total_tokens.value(row);
+            report.rows_over_max_length += over_max_length.value(row) as u64;
         }
     }
     for report in &mut reports {

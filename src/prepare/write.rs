@@ -63,6 +63,7 @@ pub(crate) async fn write_buckets(
     buckets: u64,
     splits: &[SplitToWrite],
     concurrency: usize,
+    copied: &std::sync::atomic::AtomicU64,
 ) -> Result<Vec<u64>> {
     let (name, text) = (scripts::WRITE.path, scripts::WRITE.text);
     let context = runner.context().clone();
@@ -91,7 +92,7 @@ pub(crate) async fn write_buckets(
             copies.push(substitute(&copy.text, &params, name)?);
         }
     }
-    let results = run_at_once(&context, copies, concurrency).await?;
+    let results = run_at_once(&context, copies, concurrency, Some(copied)).await?;
     let mut written: Vec<(usize, u64, u64)> = files
         .into_iter()
         .zip(&results)
@@ -145,6 +146,7 @@ pub(super) async fn write_splits(
     out: &Location,
     buckets: u64,
     split: &Split,
+    copied: &std::sync::atomic::AtomicU64,
 ) -> Result<()> {
     let [ids, masks, targets] = options.column_names.columns();
     runner.set_param("ids_name", Param::Identifier(ids.into()));
@@ -179,7 +181,7 @@ pub(super) async fn write_splits(
             },
         })
         .collect();
-    let written = write_buckets(runner, out, buckets, &to_write, options.session.partitions).await?;
+    let written = write_buckets(runner, out, buckets, &to_write, options.session.partitions, copied).await?;
     check_written(&written, &split.splits)
 }
 

@@ -76,17 +76,24 @@ fn wrong_type(name: &str, found: &DataType, expected: &str) -> Error {
 }
 
 /// Runs `statements`, `concurrency` at a time (each starting as soon as one ends), and returns their results
-/// in the order of the statements.
+/// in the order of the statements; adds the rows each COPY wrote to `copied` as soon as it ends.
 pub async fn run_at_once(
     context: &SessionContext,
     statements: Vec<String>,
     concurrency: usize,
+    copied: Option<&std::sync::atomic::AtomicU64>,
 ) -> Result<Vec<Vec<RecordBatch>>> {
     use futures::{StreamExt, TryStreamExt};
     let mut results: Vec<(usize, Vec<RecordBatch>)> = futures::stream::iter(statements.into_iter().enumerate())
         .map(|(index, sql)| {
             let context = context.clone();
-            async move { Ok::<_, DataFusionError>((index, context.sql(&sql).await?.collect().await?)) }
+            async move {
+                let batches = context.sql(&sql).await?.collect().await?;
+                if let Some(copied) = copied {
+                    copied.fetch_add(copied_count(&batches), std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok::<_, DataFusionError>((index, batches))
+            }
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()

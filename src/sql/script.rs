@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::DataFusionError;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 
 use super::params::Param;
@@ -173,15 +174,24 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
     statements
 }
 
+/// The plan of the statement a runner is running, if any: a progress display reads its metrics.
+pub type RunningPlan = Arc<std::sync::Mutex<Option<Arc<dyn ExecutionPlan>>>>;
+
 /// Runs scripts and statements on one session, with parameters (each name's SQL text).
 pub struct ScriptRunner {
     context: SessionContext,
     params: BTreeMap<String, String>,
+    running: RunningPlan,
 }
 
 impl ScriptRunner {
     pub fn new(context: SessionContext, params: BTreeMap<String, String>) -> Self {
-        Self { context, params }
+        Self { context, params, running: RunningPlan::default() }
+    }
+
+    /// Where the plan of the running statement is while it runs.
+    pub fn running_plan(&self) -> RunningPlan {
+        Arc::clone(&self.running)
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -248,10 +258,16 @@ impl ScriptRunner {
             return self.run_meta(source, line, meta, directory, sink).await;
         }
         let started = Instant::now();
+        let running = Arc::clone(&self.running);
         let (schema, batches) = async {
             let frame = self.context.sql(sql).await?;
             let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-            Ok::<_, DataFusionError>((schema, frame.collect().await?))
+            let task = Arc::new(frame.task_ctx());
+            let plan = frame.create_physical_plan().await?;
+            *running.lock().expect("not poisoned") = Some(Arc::clone(&plan));
+            let batches = datafusion::physical_plan::collect(plan, task).await;
+            *running.lock().expect("not poisoned") = None;
+            Ok::<_, DataFusionError>((schema, batches?))
         }
         .await
         .map_err(|error| Error::Statement {

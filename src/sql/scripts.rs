@@ -36,6 +36,9 @@ pub const PIPELINE: [Script; 6] = [REGISTER, STAGE, CHECKS, SPLIT, EXAMPLES, WRI
 /// The statements `prepare` runs around the steps (per bucket or range, and the small results it reads).
 pub const QUERIES: Script = Script { path: "sql/queries.sql", text: include_str!("../../sql/queries.sql") };
 
+/// The statements that measure a written output for its dataset card and pictures, one split at a time.
+pub const REPORT: Script = Script { path: "sql/report.sql", text: include_str!("../../sql/report.sql") };
+
 impl Script {
     /// The statement that follows the line `-- name: NAME`, with its line in the script.
     pub fn statement(&self, name: &str) -> Result<Statement> {
@@ -115,6 +118,7 @@ mod tests {
                     "given_class_to_index",
                 ][..],
             ),
+            (REPORT, &["register_split", "token_lengths", "rows_per_target", "arrow_bytes"][..]),
         ] {
             for name in names {
                 script.statement(name).unwrap();

@@ -199,12 +199,23 @@ pub fn small_bucket_options(data: PathBuf, out: PathBuf, policy: mlprep::OnBadRo
     }
 }
 
-/// The output's files (as [`file_bytes`]), with `summary.json`'s `input` (the path given) left out: what must be
-/// equal between runs on the same rows read from different files.
+/// The output's files (as [`file_bytes`]), with `summary.json`'s `input` (the path given) left out, and in the
+/// dataset card replaced by `INPUT` (with its number of files): what must be equal between runs on the same rows read from different files.
 pub fn output_without_input(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let input = summary["input"].as_str().expect("summary.json names its input").to_owned();
     file_bytes(out)
         .into_iter()
         .map(|(name, bytes)| {
+            if name == "README.md" {
+                // The input's path in the command, and its row of the table (path and number of files).
+                let card = String::from_utf8(bytes).unwrap().replace(&input, "INPUT");
+                let lines: Vec<&str> = card
+                    .lines()
+                    .map(|line| if line.starts_with("| input |") { "| input | INPUT |" } else { line })
+                    .collect();
+                return (name, lines.join("\n").into_bytes());
+            }
             if name != "summary.json" {
                 return (name, bytes);
             }

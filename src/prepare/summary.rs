@@ -1,5 +1,5 @@
 //! What `prepare` reports: per split counts, the run's report, and the files that describe the output
-//! (`class_to_index.json`, `rejected.csv`, `summary.json`, written last).
+//! (`class_to_index.json`, `rejected.csv`, and `summary.json`, written last).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,17 +49,15 @@ impl PrepareReport {
     }
 }
 
-/// Writes the files that describe the output into `staging`, `summary.json` last (it marks the directory as a
-/// complete output), and returns the summary.
-pub(super) fn write_description(
-    staging: &Path,
+/// What `summary.json` says of the run.
+pub(super) fn summary(
     options: &PrepareOptions,
     vocabulary: &Vocabulary,
     input: &Input,
     accepted: &Accepted,
     split: &Split,
-) -> Result<Value> {
-    let summary = json!({
+) -> Value {
+    json!({
         "mlprep_version": crate::VERSION,
         "input": input.source.path.to_string_lossy(),
         "input_files": input.source.files.len(),
@@ -80,6 +78,7 @@ pub(super) fn write_description(
         "vocab": vocabulary.name,
         "vocab_sha256": vocabulary.sha256,
         "max_length": options.max_length,
+        "pad_token": options.pad_token,
         "padding": options.padding.name(),
         "column_names": options.column_names.name(),
         "file_size": options.file_size,
@@ -87,13 +86,26 @@ pub(super) fn write_description(
         "splits": split.splits.iter().map(|report| (report.name.clone(), split_json(report, options.max_length)))
             .collect::<serde_json::Map<String, Value>>(),
         "share_per_class": options.group.as_ref().map(|_| shares(&split.splits)),
-    });
+    })
+}
+
+/// Writes `class_to_index.json` and, with `--on-bad-rows skip`, `rejected.csv` into `staging`.
+pub(super) fn write_side_files(
+    staging: &Path,
+    options: &PrepareOptions,
+    accepted: &Accepted,
+    split: &Split,
+) -> Result<()> {
     write_json(&staging.join("class_to_index.json"), &json!(split.class_to_index))?;
     if options.on_bad_rows == OnBadRows::Skip {
         write_rejected_csv(&staging.join("rejected.csv"), &accepted.rejected)?;
     }
-    write_json(&staging.join(crate::publish::SUMMARY_FILE), &summary)?;
-    Ok(summary)
+    Ok(())
+}
+
+/// Writes `summary.json` into `staging`: last, as it marks the directory as a complete output.
+pub(super) fn write_summary(staging: &Path, summary: &Value) -> Result<()> {
+    write_json(&staging.join(crate::publish::SUMMARY_FILE), summary)
 }
 
 /// Per split and class, the share of the class's rows the split got (with groups, only close to the plan's).
@@ -138,6 +150,7 @@ fn split_json(report: &SplitReport, max_length: Option<usize>) -> Value {
         "token_length": { "min": report.min_tokens, "mean": mean, "max": report.max_tokens },
         "padded_length": report.padded_length,
         "truncated": max_length.is_some_and(|length| report.max_tokens > length as i64),
+        "rows_over_max_length": max_length.map(|_| report.rows_over_max_length),
     });
     if !report.rows_per_fold.is_empty() {
         let folds: serde_json::Map<String, Value> =

@@ -1,0 +1,245 @@
+//! Measures a written output with SQL over its files (`sql/report.sql`): per split, rows per class and fold,
+//! rows per token length and its size in Arrow memory, and the features of its columns. The counts are
+//! checked against `summary.json`: a card never describes other data than the files hold.
+
+use std::collections::BTreeMap;
+
+use datafusion::arrow::array::Array;
+use datafusion::arrow::datatypes::DataType;
+
+use super::lengths::TokenLengths;
+use super::output::OutputSummary;
+use crate::engine::location::Location;
+use crate::error::{Error, Result};
+use crate::sql::ScriptRunner;
+use crate::sql::literals::quote_identifier;
+use crate::sql::params::Param;
+use crate::sql::results::int64_column;
+use crate::sql::scripts::{REPORT, named_sql};
+
+/// A column of the output, as a dataset card declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feature {
+    /// A scalar of a Hugging Face `dtype` (`int64`, `string`).
+    Value { name: String, dtype: &'static str },
+    /// A list of values of one `dtype`.
+    Sequence { name: String, dtype: &'static str },
+    /// The targets, when the class indices are 0..n: their class names by index.
+    ClassLabel { name: String, names: Vec<String> },
+}
+
+impl Feature {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Value { name, .. } | Self::Sequence { name, .. } | Self::ClassLabel { name, .. } => name,
+        }
+    }
+}
+
+/// A split as its files hold it.
+#[derive(Debug, Clone)]
+pub struct SplitMeasures {
+    pub name: String,
+    pub rows: u64,
+    pub rows_per_class: BTreeMap<String, u64>,
+    pub rows_per_fold: BTreeMap<u32, BTreeMap<String, u64>>,
+    pub lengths: TokenLengths,
+    /// Bytes in Arrow memory without null buffers, as pyarrow counts them (`arrow_bytes` in `sql/report.sql`).
+    pub num_bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Measures {
+    /// The columns of the first split (every split has the same, `fold` aside).
+    pub features: Vec<Feature>,
+    /// In the summary's order.
+    pub splits: Vec<SplitMeasures>,
+}
+
+/// Measures every split of `summary` in its directory under `out`.
+pub async fn measure(runner: &ScriptRunner, out: &Location, summary: &OutputSummary) -> Result<Measures> {
+    let [ids, masks, targets] = summary.column_names.columns();
+    let index_to_class: BTreeMap<i64, &String> =
+        summary.class_to_index.iter().map(|(class, index)| (*index, class)).collect();
+    let mut features = Vec::new();
+    let mut splits = Vec::new();
+    for (number, split) in summary.splits.iter().enumerate() {
+        let directory = out.join(&split.name);
+        let table = format!("mlprep_report_{number}");
+        let run = |name: &str, mut extra: Vec<(&str, Param)>| {
+            extra.push(("table", Param::Identifier(table.clone())));
+            extra.push(("location", Param::Text(directory.to_sql())));
+            let sql = named_sql(runner, REPORT, name, &extra);
+            async move { Ok::<_, Error>(runner.context().sql(&sql?).await?.collect().await?) }
+        };
+        runner.context().deregister_table(table.as_str())?;
+        run("register_split", vec![]).await?;
+        let schema = runner.context().table(table.as_str()).await?.schema().as_arrow().clone();
+        let has = |column: &str| schema.field_with_name(column).is_ok();
+        for column in [ids, targets] {
+            if !has(column) {
+                return Err(Error::input(
+                    directory.to_sql().as_ref(),
+                    format!("{}: the files have no column '{column}'", directory.to_sql()),
+                ));
+            }
+        }
+        let length = if has(masks) {
+            format!("cardinality(array_remove_all({}, 0))", quote_identifier(masks))
+        } else {
+            format!("cardinality({})", quote_identifier(ids))
+        };
+        let fold = if has("fold") { quote_identifier("fold") } else { "NULL".to_owned() };
+
+        let mut rows_per_length = BTreeMap::new();
+        for batch in run("token_lengths", vec![("length", Param::Sql(length))]).await? {
+            let (lengths, rows) = (int64_column(&batch, "length")?, int64_column(&batch, "rows")?);
+            for row in 0..batch.num_rows() {
+                rows_per_length.insert(lengths.value(row) as u64, rows.value(row) as u64);
+            }
+        }
+
+        let mut measured = SplitMeasures {
+            name: split.name.clone(),
+            rows: 0,
+            rows_per_class: BTreeMap::new(),
+            rows_per_fold: BTreeMap::new(),
+            lengths: TokenLengths::new(rows_per_length),
+            num_bytes: 0,
+        };
+        let per_target = run(
+            "rows_per_target",
+            vec![("targets", Param::Sql(quote_identifier(targets))), ("fold", Param::Sql(fold))],
+        )
+        .await?;
+        for batch in per_target {
+            let (target, fold, rows) =
+                (int64_column(&batch, "target")?, int64_column(&batch, "fold")?, int64_column(&batch, "rows")?);
+            for row in 0..batch.num_rows() {
+                let class = index_to_class.get(&target.value(row)).ok_or_else(|| {
+                    Error::input(
+                        directory.to_sql().as_ref(),
+                        format!(
+                            "{}: target {} is no class of class_to_index in summary.json",
+                            directory.to_sql(),
+                            target.value(row)
+                        ),
+                    )
+                })?;
+                let rows = rows.value(row) as u64;
+                measured.rows += rows;
+                *measured.rows_per_class.entry((*class).clone()).or_default() += rows;
+                if fold.is_valid(row) {
+                    let fold = fold.value(row) as u32;
+                    *measured.rows_per_fold.entry(fold).or_default().entry((*class).clone()).or_default() += rows;
+                }
+            }
+        }
+
+        let bytes = arrow_bytes_sql(&schema, &directory)?;
+        for batch in run("arrow_bytes", vec![("bytes", Param::Sql(bytes))]).await? {
+            let num_bytes = int64_column(&batch, "num_bytes")?;
+            measured.num_bytes = (0..batch.num_rows()).map(|row| num_bytes.value(row) as u64).sum();
+        }
+        runner.context().deregister_table(table.as_str())?;
+
+        check_counts(split, &measured, &directory)?;
+        if features.is_empty() {
+            features = schema
+                .fields()
+                .iter()
+                .filter(|field| field.name() != "fold" || summary.folds() > 1)
+                .map(|field| feature(field.name(), field.data_type(), targets, summary, &directory))
+                .collect::<Result<_>>()?;
+        }
+        splits.push(measured);
+    }
+    Ok(Measures { features, splits })
+}
+
+/// The files must hold what `summary.json` counted.
+fn check_counts(split: &super::output::SummarySplit, measured: &SplitMeasures, directory: &Location) -> Result<()> {
+    let differ = |what: &str, files: String, summary: String| {
+        Err(Error::input(
+            directory.to_sql().as_ref(),
+            format!("{}: the files hold {what} {files}, but summary.json says {summary}", directory.to_sql()),
+        ))
+    };
+    if measured.rows != split.rows || measured.lengths.rows() != split.rows {
+        return differ("rows:", measured.rows.to_string(), split.rows.to_string());
+    }
+    let nonzero = |counts: &BTreeMap<String, u64>| -> BTreeMap<String, u64> {
+        counts.iter().filter(|(_, rows)| **rows > 0).map(|(class, rows)| (class.clone(), *rows)).collect()
+    };
+    if nonzero(&measured.rows_per_class) != nonzero(&split.rows_per_class) {
+        return differ("per class", format!("{:?}", measured.rows_per_class), format!("{:?}", split.rows_per_class));
+    }
+    let folds = |folds: &BTreeMap<u32, BTreeMap<String, u64>>| -> BTreeMap<u32, BTreeMap<String, u64>> {
+        folds
+            .iter()
+            .map(|(fold, classes)| (*fold, nonzero(classes)))
+            .filter(|(_, classes)| !classes.is_empty())
+            .collect()
+    };
+    if folds(&measured.rows_per_fold) != folds(&split.rows_per_fold) {
+        return differ("per fold", format!("{:?}", measured.rows_per_fold), format!("{:?}", split.rows_per_fold));
+    }
+    Ok(())
+}
+
+/// The card's feature of a column.
+fn feature(
+    name: &str,
+    data_type: &DataType,
+    targets: &str,
+    summary: &OutputSummary,
+    directory: &Location,
+) -> Result<Feature> {
+    if name == targets
+        && let Some(names) = summary.class_names()
+    {
+        return Ok(Feature::ClassLabel { name: name.to_owned(), names });
+    }
+    let name = name.to_owned();
+    Ok(match data_type {
+        DataType::List(item) | DataType::LargeList(item) => {
+            Feature::Sequence { dtype: value_dtype(item.data_type(), &name, directory)?, name }
+        }
+        other => Feature::Value { dtype: value_dtype(other, &name, directory)?, name },
+    })
+}
+
+fn value_dtype(data_type: &DataType, column: &str, directory: &Location) -> Result<&'static str> {
+    Ok(match data_type {
+        DataType::Int64 => "int64",
+        DataType::Int32 => "int32",
+        DataType::Float64 => "float64",
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => "string",
+        other => return Err(unexpected_type(column, other, directory)),
+    })
+}
+
+/// The sum over the columns of their Arrow buffers, in SQL (see `arrow_bytes` in `sql/report.sql`).
+fn arrow_bytes_sql(schema: &datafusion::arrow::datatypes::Schema, directory: &Location) -> Result<String> {
+    let mut terms = Vec::new();
+    for field in schema.fields() {
+        let column = quote_identifier(field.name());
+        terms.push(match field.data_type() {
+            DataType::Int64 | DataType::Float64 => "8 * COUNT(*)".to_owned(),
+            DataType::Int32 => "4 * COUNT(*)".to_owned(),
+            DataType::Utf8 | DataType::Utf8View => format!("4 * COUNT(*) + COALESCE(SUM(octet_length({column})), 0)"),
+            DataType::List(item) if matches!(item.data_type(), DataType::Int64) => {
+                format!("4 * COUNT(*) + 8 * COALESCE(SUM(cardinality({column})), 0)")
+            }
+            other => return Err(unexpected_type(field.name(), other, directory)),
+        });
+    }
+    Ok(terms.join(" + "))
+}
+
+fn unexpected_type(column: &str, data_type: &DataType, directory: &Location) -> Error {
+    Error::input(
+        directory.to_sql().as_ref(),
+        format!("{}: column '{column}' is {data_type}, which mlprep does not write", directory.to_sql()),
+    )
+}
