@@ -199,7 +199,7 @@ def _load_directory(root: Path) -> datasets.DatasetDict:
     splits = json.loads(summary_file.read_text(encoding="utf-8"))["splits"]
     return datasets.DatasetDict(
         {
-            _DATASET_SPLIT_NAMES.get(split, split): datasets.Dataset.from_parquet(
+            _dataset_split_name(split): datasets.Dataset.from_parquet(
                 [str(path) for path in sorted((root / split).glob("*.parquet"))], keep_in_memory=False
             )
             for split in splits
@@ -207,5 +207,7 @@ def _load_directory(root: Path) -> datasets.DatasetDict:
     )
 
 
-# mlprep's `val` is the name Hugging Face datasets give validation splits; other split names are kept.
-_DATASET_SPLIT_NAMES = {"val": "validation"}
+def _dataset_split_name(split: str) -> str:
+    """The split's name in Hugging Face datasets, as the dataset card names it: ``validation`` for mlprep's
+    ``val``; ``_`` for ``-`` (split names there are words)."""
+    return "validation" if split == "val" else split.replace("-", "_")

@@ -8,20 +8,19 @@ use super::message;
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// A directory `mlprep prepare` wrote (it has a summary.json).
+    /// A directory or s3:// prefix `mlprep prepare` wrote (it has a summary.json).
     #[arg(value_name = "DIR")]
     dir: PathBuf,
 }
 
 pub async fn run(args: ReportArgs) -> Result<(), String> {
     let redrawn = mlprep::report::redraw(&args.dir).await.map_err(message)?;
-    let card = args.dir.join(mlprep::report::CARD_FILE);
     println!(
         "Drew {} files of {}: the card {} and the pictures in {}",
         redrawn.files.len(),
         args.dir.display(),
-        card.display(),
-        args.dir.join(mlprep::report::PAGE_FILE).display()
+        mlprep::report::CARD_FILE,
+        mlprep::report::PAGE_FILE
     );
     Ok(())
 }

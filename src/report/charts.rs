@@ -52,10 +52,13 @@ pub fn grouped_bars(title: &str, y_description: &str, categories: &[String], ser
         let top = series.iter().flat_map(|series| series.values.iter().copied()).fold(0.0, f64::max);
         let y_max = if top > 0.0 { top * 1.15 } else { 1.0 };
         let categories_count = categories.len().max(1) as f64;
+        // Room for the legend: about 7 pixels a character at its size.
+        let longest = series.iter().map(|series| series.name.chars().count()).max().unwrap_or(0) as u32;
+        let legend_width = (longest * 7 + 40).clamp(150, SIZE.0 / 2);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 20))
             .margin(16)
-            .margin_right(150)
+            .margin_right(legend_width)
             .x_label_area_size(56)
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..categories_count, 0.0..y_max)
@@ -63,6 +66,7 @@ pub fn grouped_bars(title: &str, y_description: &str, categories: &[String], ser
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .max_light_lines(0)
             .x_labels(0)
             .y_desc(y_description)
             .y_label_formatter(&|value| format!("{value:.0}"))
@@ -95,22 +99,24 @@ pub fn grouped_bars(title: &str, y_description: &str, categories: &[String], ser
             let (x, y) = chart.backend_coord(&(index as f64 + 0.5, 0.0));
             root.draw(&Text::new(category.clone(), (x, y + 8), label_style.clone())).map_err(drawing)?;
         }
-        legend(&root, series.iter().map(|series| series.name.as_str()))?;
+        legend(&root, SIZE.0 as i32 - legend_width as i32 + 10, series.iter().map(|series| series.name.as_str()))?;
         root.present().map_err(drawing)?;
     }
     Ok(mark(svg))
 }
 
-/// The histogram of one split's token lengths, with the cuts of [`CUTS`] (and `max_length`) marked and the
+/// The histogram of one split's token lengths, with the cuts of [`CUTS`] (and `--max-length`) marked and the
 /// share of rows each truncates printed: `truncated` has the share per cut, `None` where the written lengths
-/// cannot tell it (cuts at or past `--max-length`, whose rows were truncated already).
+/// cannot tell it (cuts at or past `--max-length`, whose rows were truncated already). `cut_to` is
+/// `--max-length` with the rows `prepare` truncated to it (if recorded).
 pub fn length_histogram(
     split: &str,
     index: usize,
     lengths: &TokenLengths,
-    max_length: Option<u64>,
+    cut_to: Option<(u64, Option<u64>)>,
     truncated: &BTreeMap<u64, Option<f64>>,
 ) -> Result<String> {
+    let max_length = cut_to.map(|(length, _)| length);
     let longest = lengths.max().unwrap_or(0);
     let width = (longest + 1).div_ceil(80).max(1);
     let bins = lengths.bins(width);
@@ -119,11 +125,23 @@ pub fn length_histogram(
     let y_max = if top > 0.0 { top * 1.15 } else { 1.0 };
     let shares: Vec<String> = truncated
         .iter()
-        .map(|(cut, share)| match share {
-            Some(share) => format!("{cut}: {:.1}%", share * 100.0),
-            None => format!("{cut}: n/a"),
-        })
+        .filter_map(|(cut, share)| share.map(|share| format!("{cut}: {:.1}%", share * 100.0)))
         .collect();
+    let mut subtitle = Vec::new();
+    if let Some((length, rows)) = cut_to {
+        subtitle.push(match rows {
+            Some(rows) if lengths.rows() > 0 => format!(
+                "written truncated to {length} tokens: {rows} rows ({:.1}%)",
+                100.0 * rows as f64 / lengths.rows() as f64
+            ),
+            _ => format!("written truncated to {length} tokens"),
+        });
+    }
+    if !shares.is_empty() {
+        subtitle.push(format!("rows truncated at {}", shares.join(" · ")));
+    }
+    let subtitle = subtitle.join("; ");
+    let subtitle = subtitle[..1].to_uppercase() + &subtitle[1..];
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -137,11 +155,7 @@ pub fn length_histogram(
             ))
             .map_err(drawing)?;
         top_area
-            .draw(&Text::new(
-                format!("Rows truncated at {}", shares.join(" · ")),
-                (380, 34),
-                TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
+            .draw(&Text::new(subtitle, (380, 34), TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Center, VPos::Top))))
             .map_err(drawing)?;
         let mut chart = ChartBuilder::on(&rest)
             .margin(16)
@@ -152,6 +166,7 @@ pub fn length_histogram(
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .max_light_lines(0)
             .x_desc(if width == 1 { "tokens".to_owned() } else { format!("tokens (bins of {width})") })
             .y_desc("rows")
             .x_label_formatter(&|value| format!("{value:.0}"))
@@ -166,9 +181,11 @@ pub fn length_histogram(
             }))
             .map_err(drawing)?;
         // A row of length L fills [L, L + 1): the rows a cut at C truncates start at C + 1.
-        let marks = CUTS.iter().copied().chain(max_length).filter(|cut| cut + 1 < x_max);
-        for cut in marks {
+        let marks = CUTS.iter().copied().filter(|cut| max_length.is_none_or(|length| *cut < length)).chain(max_length);
+        for cut in marks.filter(|cut| cut + 1 <= x_max) {
             let x = cut as f64 + 1.0;
+            // Labels of marks near the right edge go to the left of their line.
+            let (anchor, offset) = if x > 0.75 * x_max as f64 { (HPos::Right, -4) } else { (HPos::Left, 4) };
             chart
                 .draw_series(std::iter::once(PathElement::new([(x, 0.0), (x, y_max)], CUT_COLOUR.stroke_width(2))))
                 .map_err(drawing)?;
@@ -176,9 +193,9 @@ pub fn length_histogram(
                 Some(Some(share)) => format!("{cut}: {:.1}% cut", share * 100.0),
                 _ => format!("max length {cut}"),
             };
-            let style = TextStyle::from((FONT, 12)).color(&CUT_COLOUR).pos(Pos::new(HPos::Left, VPos::Top));
+            let style = TextStyle::from((FONT, 12)).color(&CUT_COLOUR).pos(Pos::new(anchor, VPos::Top));
             chart
-                .draw_series(std::iter::once(EmptyElement::at((x, y_max)) + Text::new(label, (4, 4), style)))
+                .draw_series(std::iter::once(EmptyElement::at((x, y_max)) + Text::new(label, (offset, 4), style)))
                 .map_err(drawing)?;
         }
         root.present().map_err(drawing)?;
@@ -186,11 +203,11 @@ pub fn length_histogram(
     Ok(mark(svg))
 }
 
-/// Circles and names at the top right.
-fn legend<'a>(root: &DrawingArea<SVGBackend, Shift>, names: impl Iterator<Item = &'a str>) -> Result<()> {
+/// Circles and names at the top right, from `x`.
+fn legend<'a>(root: &DrawingArea<SVGBackend, Shift>, x: i32, names: impl Iterator<Item = &'a str>) -> Result<()> {
     let style = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Left, VPos::Center));
     for (index, name) in names.enumerate() {
-        let (x, y) = (SIZE.0 as i32 - 140, 60 + 22 * index as i32);
+        let y = 60 + 22 * index as i32;
         root.draw(&Circle::new((x, y), 6, colour(index).filled())).map_err(drawing)?;
         root.draw(&Text::new(name.to_owned(), (x + 12, y), style.clone())).map_err(drawing)?;
     }

@@ -14,11 +14,12 @@ mod output;
 mod page;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::engine::location::Location;
+use crate::engine::storage::ObjectStores;
 use crate::error::{Error, Result};
 use crate::publish::{IfExists, SUMMARY_FILE, write_file};
 use crate::sql::ScriptRunner;
@@ -105,13 +106,14 @@ pub async fn draw(runner: &ScriptRunner, out: &Location, summary: &Value) -> Res
         charts::grouped_bars("Rows per class and split", "rows", &classes, &series)?,
     );
 
-    for (index, split) in measures.splits.iter().enumerate() {
+    for (index, (split, counted)) in measures.splits.iter().zip(&summary.splits).enumerate() {
         let name = hf_split_name(&split.name);
+        let cut_to = summary.max_length.map(|length| (length, counted.rows_over_max_length));
         let svg = charts::length_histogram(
             &name,
             index,
             &split.lengths,
-            summary.max_length,
+            cut_to,
             &truncated_shares(&split.lengths, summary.max_length),
         )?;
         add(format!("token_lengths_{}.svg", split.name), format!("Token lengths: {name}"), svg);
@@ -186,57 +188,86 @@ pub fn write_new(directory: &Path, files: &[ReportFile]) -> Result<()> {
 /// What `mlprep report` drew.
 #[derive(Debug, Clone)]
 pub struct Redrawn {
-    /// The files written, in order.
-    pub files: Vec<PathBuf>,
+    /// The files written (paths, or URLs in a store), in order.
+    pub files: Vec<String>,
 }
 
-/// Draws the card, pictures and page of the local output `directory` again, from its files and
-/// `summary.json`. Replaces only files that mlprep drew (they carry [`GENERATED`]); a card or picture of
-/// someone else's stops it before anything is written.
-pub async fn redraw(directory: &Path) -> Result<Redrawn> {
-    let summary_path = directory.join(SUMMARY_FILE);
-    let bytes = std::fs::read(&summary_path).map_err(|error| {
-        if error.kind() == std::io::ErrorKind::NotFound {
-            Error::Configuration(format!(
-                "{}: no {SUMMARY_FILE}: not an output of mlprep prepare (or not a complete one)",
-                directory.display()
-            ))
-        } else {
-            Error::io(&summary_path, error)
-        }
+/// Draws the card, pictures and page of the output at `out` (a local directory, or an `s3://` prefix) again,
+/// from its files and `summary.json`. Replaces only files that mlprep drew (they carry [`GENERATED`]); a card
+/// or picture of someone else's stops it before anything is written.
+pub async fn redraw(out: &Path) -> Result<Redrawn> {
+    let stores = ObjectStores::default();
+    let out = match Location::parse("DIR", out, &stores)? {
+        Location::Local(path) => Location::Local(std::path::absolute(&path).map_err(|error| Error::io(&path, error))?),
+        object => object,
+    };
+    let summary_location = out.join(SUMMARY_FILE);
+    let bytes = read_if_there(&summary_location).await?.ok_or_else(|| {
+        Error::Configuration(format!(
+            "{}: no {SUMMARY_FILE}: not an output of mlprep prepare (or not a complete one)",
+            out.to_sql()
+        ))
     })?;
     let summary: Value = serde_json::from_slice(&bytes)
         .ok()
         .filter(|summary: &Value| summary["mlprep_version"].is_string())
         .ok_or_else(|| {
-            Error::input(&summary_path, format!("{}: not a summary.json of mlprep", summary_path.display()))
+            let path = summary_location.to_sql();
+            Error::input(Path::new(&path), format!("{path}: not a summary.json of mlprep"))
         })?;
     let context = crate::engine::session_context(&crate::SessionOptions::default())?;
     let runner = ScriptRunner::new(context, BTreeMap::new());
-    let directory = std::path::absolute(directory).map_err(|error| Error::io(directory, error))?;
-    let files = draw(&runner, &Location::Local(directory.clone()), &summary).await?;
+    let files = draw(&runner, &out, &summary).await?;
     for file in &files {
-        let path = directory.join(&file.path);
-        match std::fs::read(&path) {
-            Ok(existing) if memchr::memmem::find(&existing, GENERATED.as_bytes()).is_none() => {
-                return Err(Error::Configuration(format!(
-                    "{}: not drawn by mlprep (it lacks \"{GENERATED}\"): nothing was replaced; move it away to draw \
-                     the report",
-                    path.display()
-                )));
-            }
-            Ok(_) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(Error::io(&path, error)),
+        let target = out.join(&file.path);
+        if let Some(existing) = read_if_there(&target).await?
+            && memchr::memmem::find(&existing, GENERATED.as_bytes()).is_none()
+        {
+            return Err(Error::Configuration(format!(
+                "{}: not drawn by mlprep (it lacks \"{GENERATED}\"): nothing was replaced; move it away to draw the \
+                 report",
+                target.to_sql()
+            )));
         }
     }
+    let scratch = match &out {
+        Location::Local(_) => None,
+        Location::Object(_) => Some(crate::publish::Scratch::create()?),
+    };
     let mut written = Vec::new();
     for file in &files {
-        let path = directory.join(&file.path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
+        let target = out.join(&file.path);
+        match (&target, &scratch) {
+            (Location::Local(path), _) => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
+                }
+                write_file(path, IfExists::Replace, |writer| writer.write_all(file.text.as_bytes()))?;
+            }
+            (Location::Object(url), Some(scratch)) => {
+                let local = scratch.path().join("file");
+                std::fs::write(&local, &file.text).map_err(|error| Error::io(&local, error))?;
+                // One PUT: a reader sees the old object or the new one.
+                url.upload(&local).await?;
+            }
+            (Location::Object(_), None) => unreachable!("a store's files are uploaded from the scratch directory"),
         }
-        written.push(write_file(&path, IfExists::Replace, |out| out.write_all(file.text.as_bytes()))?);
+        written.push(target.to_sql());
     }
     Ok(Redrawn { files: written })
+}
+
+/// The file's bytes, or `None` when there is none.
+async fn read_if_there(location: &Location) -> Result<Option<Vec<u8>>> {
+    match location {
+        Location::Local(path) => match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(Error::io(path, error)),
+        },
+        Location::Object(url) => match url.head().await? {
+            Some(_) => Ok(Some(url.read().await?)),
+            None => Ok(None),
+        },
+    }
 }
