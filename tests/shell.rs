@@ -1,5 +1,5 @@
-//! `mlprep shell` driven through a real pseudo-terminal: what is typed, and what the screen then shows
-//! (the terminal output is replayed through a terminal emulator, `vt100`).
+//! `mlprep shell` (and `prepare`'s display) driven through a real pseudo-terminal: what is typed, and what the
+//! screen then shows (the terminal output is replayed through a terminal emulator, `vt100`).
 
 mod common;
 
@@ -132,4 +132,37 @@ fn a_multi_line_tokenize_query_a_command_and_quit_on_a_real_terminal() {
     // The query's result is a table with the column header, and no error was printed.
     assert!(screen.contains("| ids"), "{screen}");
     assert!(!screen.contains("Error"), "{screen}");
+}
+
+/// On a terminal, `prepare` clears its progress display and ends with the classes per split: the course's
+/// counts from the original pipeline's split summary.
+#[test]
+fn prepare_on_a_terminal_ends_with_the_classes_per_split() {
+    let directory = tempfile::tempdir().unwrap();
+    let (data, vocab) = (common::dataset_csv(), common::scibert_vocab());
+    let out = directory.path().join("prepared");
+    let mut terminal = Terminal::spawn(&[
+        "prepare",
+        "--data",
+        data.to_str().unwrap(),
+        "--vocab",
+        vocab.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    terminal.wait_for_screen("\nall ");
+    assert!(terminal.child.wait().unwrap().success(), "{}", terminal.screen());
+    let screen = terminal.screen();
+    let summary = common::split_summary();
+    let line = |cells: &[String]| cells.join(" ");
+    let words = |text: &str| text.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let shown: Vec<String> = screen.lines().map(|row| line(&words(row))).collect();
+    assert!(shown.contains(&"class train val total".to_owned()), "{screen}");
+    for (class, counts) in summary["per_tag"].as_object().unwrap() {
+        let expected = format!("{class} {} {} {}", counts["train"], counts["test"], counts["total"]);
+        assert!(shown.contains(&expected), "no line {expected:?} in:\n{screen}");
+    }
+    let all = format!("all {} {} {}", summary["train_total"], summary["test_total"], summary["total"]);
+    assert!(shown.contains(&all), "no line {all:?} in:\n{screen}");
+    assert!(!screen.contains("writing Parquet"), "the progress display was not cleared:\n{screen}");
 }
