@@ -6,23 +6,18 @@
 -- name: register_split
 CREATE EXTERNAL TABLE ${table} STORED AS PARQUET LOCATION '${location}/';
 
--- Rows per token length ([CLS] and [SEP] included, padding not). Parameter: ${length}, the ones of the
--- row's mask, or the length of its ids when the split is unpadded (--padding none).
--- name: token_lengths
-SELECT length, COUNT(*) AS rows
-FROM (SELECT CAST(${length} AS BIGINT) AS length FROM ${table})
-GROUP BY length
-ORDER BY length;
-
--- Rows per target and fold. Parameters: ${targets}, the target column; ${fold}, the fold column or NULL.
--- name: rows_per_target
-SELECT target, fold, COUNT(*) AS rows
-FROM (SELECT CAST(${targets} AS BIGINT) AS target, CAST(${fold} AS BIGINT) AS fold FROM ${table})
-GROUP BY target, fold
-ORDER BY target, fold;
-
--- The split's size in Arrow memory without null buffers, as pyarrow's nbytes counts it (the card's
--- num_bytes). Parameter: ${bytes}, the sum over the columns of their buffers: 8 bytes a value of a 64-bit
--- column; 4 bytes a row (its offset) and the values of a string or list column.
--- name: arrow_bytes
-SELECT CAST(${bytes} AS BIGINT) AS num_bytes FROM ${table};
+-- Rows per token length, target and fold, and their bytes: one pass over the split's files.
+-- Parameters: ${length}, a row's tokens ([CLS] and [SEP] included, padding not): the ones of its mask, or the
+-- length of its ids when the split is unpadded (--padding none); ${targets}, the target column; ${fold}, the
+-- fold column or NULL; ${row_bytes}, a row's size in Arrow memory without null buffers, as pyarrow's nbytes
+-- counts it (the card's num_bytes): 8 bytes a 64-bit value; 4 bytes (an offset) and the values of a string or
+-- list.
+-- name: split_counts
+SELECT length, target, fold, COUNT(*) AS rows, CAST(SUM(row_bytes) AS BIGINT) AS row_bytes
+FROM (
+    SELECT CAST(${length} AS BIGINT) AS length, CAST(${targets} AS BIGINT) AS target,
+           CAST(${fold} AS BIGINT) AS fold, CAST(${row_bytes} AS BIGINT) AS row_bytes
+    FROM ${table}
+)
+GROUP BY length, target, fold
+ORDER BY length, target, fold;

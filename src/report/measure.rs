@@ -1,6 +1,6 @@
-//! Measures a written output with SQL over its files (`sql/report.sql`): per split, rows per class and fold,
-//! rows per token length and its size in Arrow memory, and the features of its columns. The counts are
-//! checked against `summary.json`: a card never describes other data than the files hold.
+//! Measures a written output with SQL over its files (`sql/report.sql`, one pass per split): rows per class
+//! and fold, rows per token length and the size in Arrow memory, and the features of its columns. The counts
+//! are checked against `summary.json`: a card never describes other data than the files hold.
 
 use std::collections::BTreeMap;
 
@@ -44,7 +44,7 @@ pub struct SplitMeasures {
     pub rows_per_class: BTreeMap<String, u64>,
     pub rows_per_fold: BTreeMap<u32, BTreeMap<String, u64>>,
     pub lengths: TokenLengths,
-    /// Bytes in Arrow memory without null buffers, as pyarrow counts them (`arrow_bytes` in `sql/report.sql`).
+    /// Bytes in Arrow memory without null buffers, as pyarrow counts them (`split_counts` in `sql/report.sql`).
     pub num_bytes: u64,
 }
 
@@ -91,30 +91,26 @@ pub async fn measure(runner: &ScriptRunner, out: &Location, summary: &OutputSumm
         };
         let fold = if has("fold") { quote_identifier("fold") } else { "NULL".to_owned() };
 
-        let mut rows_per_length = BTreeMap::new();
-        for batch in run("token_lengths", vec![("length", Param::Sql(length))]).await? {
-            let (lengths, rows) = (int64_column(&batch, "length")?, int64_column(&batch, "rows")?);
-            for row in 0..batch.num_rows() {
-                rows_per_length.insert(lengths.value(row) as u64, rows.value(row) as u64);
-            }
-        }
-
+        let row_bytes = row_bytes_sql(&schema, &directory)?;
+        let params = vec![
+            ("length", Param::Sql(length)),
+            ("targets", Param::Sql(quote_identifier(targets))),
+            ("fold", Param::Sql(fold)),
+            ("row_bytes", Param::Sql(row_bytes)),
+        ];
+        let mut rows_per_length: BTreeMap<u64, u64> = BTreeMap::new();
         let mut measured = SplitMeasures {
             name: split.name.clone(),
             rows: 0,
             rows_per_class: BTreeMap::new(),
             rows_per_fold: BTreeMap::new(),
-            lengths: TokenLengths::new(rows_per_length),
+            lengths: TokenLengths::default(),
             num_bytes: 0,
         };
-        let per_target = run(
-            "rows_per_target",
-            vec![("targets", Param::Sql(quote_identifier(targets))), ("fold", Param::Sql(fold))],
-        )
-        .await?;
-        for batch in per_target {
-            let (target, fold, rows) =
-                (int64_column(&batch, "target")?, int64_column(&batch, "fold")?, int64_column(&batch, "rows")?);
+        for batch in run("split_counts", params).await? {
+            let (length, target, fold) =
+                (int64_column(&batch, "length")?, int64_column(&batch, "target")?, int64_column(&batch, "fold")?);
+            let (rows, bytes) = (int64_column(&batch, "rows")?, int64_column(&batch, "row_bytes")?);
             for row in 0..batch.num_rows() {
                 let class = index_to_class.get(&target.value(row)).ok_or_else(|| {
                     Error::input(
@@ -127,7 +123,9 @@ pub async fn measure(runner: &ScriptRunner, out: &Location, summary: &OutputSumm
                     )
                 })?;
                 let rows = rows.value(row) as u64;
+                *rows_per_length.entry(length.value(row) as u64).or_default() += rows;
                 measured.rows += rows;
+                measured.num_bytes += bytes.value(row) as u64;
                 *measured.rows_per_class.entry((*class).clone()).or_default() += rows;
                 if fold.is_valid(row) {
                     let fold = fold.value(row) as u32;
@@ -135,12 +133,7 @@ pub async fn measure(runner: &ScriptRunner, out: &Location, summary: &OutputSumm
                 }
             }
         }
-
-        let bytes = arrow_bytes_sql(&schema, &directory)?;
-        for batch in run("arrow_bytes", vec![("bytes", Param::Sql(bytes))]).await? {
-            let num_bytes = int64_column(&batch, "num_bytes")?;
-            measured.num_bytes = (0..batch.num_rows()).map(|row| num_bytes.value(row) as u64).sum();
-        }
+        measured.lengths = TokenLengths::new(rows_per_length);
         runner.context().deregister_table(table.as_str())?;
 
         check_counts(split, &measured, &directory)?;
@@ -219,17 +212,17 @@ fn value_dtype(data_type: &DataType, column: &str, directory: &Location) -> Resu
     })
 }
 
-/// The sum over the columns of their Arrow buffers, in SQL (see `arrow_bytes` in `sql/report.sql`).
-fn arrow_bytes_sql(schema: &datafusion::arrow::datatypes::Schema, directory: &Location) -> Result<String> {
+/// A row's bytes in Arrow memory, summed over its columns, in SQL (see `split_counts` in `sql/report.sql`).
+fn row_bytes_sql(schema: &datafusion::arrow::datatypes::Schema, directory: &Location) -> Result<String> {
     let mut terms = Vec::new();
     for field in schema.fields() {
         let column = quote_identifier(field.name());
         terms.push(match field.data_type() {
-            DataType::Int64 | DataType::Float64 => "8 * COUNT(*)".to_owned(),
-            DataType::Int32 => "4 * COUNT(*)".to_owned(),
-            DataType::Utf8 | DataType::Utf8View => format!("4 * COUNT(*) + COALESCE(SUM(octet_length({column})), 0)"),
+            DataType::Int64 | DataType::Float64 => "8".to_owned(),
+            DataType::Int32 => "4".to_owned(),
+            DataType::Utf8 | DataType::Utf8View => format!("4 + octet_length({column})"),
             DataType::List(item) if matches!(item.data_type(), DataType::Int64) => {
-                format!("4 * COUNT(*) + 8 * COALESCE(SUM(cardinality({column})), 0)")
+                format!("4 + 8 * cardinality({column})")
             }
             other => return Err(unexpected_type(field.name(), other, directory)),
         });

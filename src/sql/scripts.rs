@@ -118,7 +118,7 @@ mod tests {
                     "given_class_to_index",
                 ][..],
             ),
-            (REPORT, &["register_split", "token_lengths", "rows_per_target", "arrow_bytes"][..]),
+            (REPORT, &["register_split", "split_counts"][..]),
         ] {
             for name in names {
                 script.statement(name).unwrap();
