@@ -485,9 +485,38 @@ impl Staging {
         Ok(Published { path: out.clone(), kept: None })
     }
 
-    /// Removes the staged output (a failed run).
+    /// Removes the staged output (a failed run). The failed query's writers may still be finishing on
+    /// blocking threads, which cannot be cancelled, and a late one creates its file's directories again: the
+    /// directory is removed until it has stayed away for a while (at most [`SETTLE`]).
     pub fn discard(self) -> Result<(), OutputError> {
-        let result = std::fs::remove_dir_all(&self.staging).map_err(io_error(&self.staging));
+        let started = std::time::Instant::now();
+        let mut absent_since: Option<std::time::Instant> = None;
+        let result = loop {
+            match std::fs::remove_dir_all(&self.staging) {
+                Ok(()) => absent_since = None,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                    let since = *absent_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() >= SETTLE / 4 {
+                        break Ok(());
+                    }
+                }
+                // A writer adding a file while the tree is removed: try again.
+                Err(_) if started.elapsed() < SETTLE => absent_since = None,
+                Err(error) => break Err(OutputError::Io { path: self.staging.clone(), source: error }),
+            }
+            if started.elapsed() >= SETTLE && absent_since.is_none() {
+                // Removed just now; nothing was seen coming back in the time allowed.
+                break if self.staging.exists() {
+                    Err(OutputError::Io {
+                        path: self.staging.clone(),
+                        source: io::Error::other("still being written after the run failed"),
+                    })
+                } else {
+                    Ok(())
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         self.forget();
         result
     }
@@ -496,6 +525,9 @@ impl Staging {
         UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).retain(|path| *path != self.staging);
     }
 }
+
+/// How long a failed run's staging directory is watched for writers that were still finishing.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Flushes every file and directory under `root` to disk, so that a published output is complete after a
 /// power loss too, not only after a crash.
