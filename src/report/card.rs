@@ -174,11 +174,8 @@ fn classes_table(out: &mut String, summary: &OutputSummary, measures: &Measures)
     out.push_str(" total |\n|---|---:|");
     out.push_str(&"---:|".repeat(measures.splits.len() + 1));
     out.push('\n');
-    let mut by_index: Vec<(&i64, &String)> =
-        summary.class_to_index.iter().map(|(class, index)| (index, class)).collect();
-    by_index.sort();
-    for (index, class) in by_index {
-        let _ = write!(out, "| {} | {index} |", escape_cell(class));
+    for class in &summary.classes() {
+        let _ = write!(out, "| {} | {} |", escape_cell(class), summary.class_to_index[class]);
         let mut total = 0;
         for split in &measures.splits {
             let rows = split.rows_per_class.get(class).copied().unwrap_or(0);
@@ -340,44 +337,33 @@ fn padding_description(summary: &OutputSummary) -> String {
 pub fn command(summary: &OutputSummary) -> String {
     let text = |field: &str| summary.text(field).map(str::to_owned);
     let mut words: Vec<String> = vec!["mlprep".into(), "prepare".into()];
-    let mut flag = |name: &str, value: Option<String>| {
+    let flag = |words: &mut Vec<String>, name: &str, value: Option<String>| {
         if let Some(value) = value {
-            words.push(name.to_owned());
-            words.push(shell_word(&value));
+            words.extend([name.to_owned(), shell_word(&value)]);
         }
     };
-    flag("--data", text("input"));
-    flag("--vocab", text("vocab"));
-    flag("--out", Some("DIR".into()));
-    flag("--seed", Some(summary.json["seed"].to_string()));
-    let mut words = words;
+    flag(&mut words, "--data", text("input"));
+    flag(&mut words, "--vocab", text("vocab"));
+    flag(&mut words, "--out", Some("DIR".into()));
+    flag(&mut words, "--seed", Some(summary.json["seed"].to_string()));
     if let Some(plan) = &summary.plan {
         words.extend(plan.describe().split(' ').filter(|word| !word.is_empty()).map(str::to_owned));
-    } else if let Some(share) = summary.json["test_size"].as_f64() {
-        words.extend(["--test-size".to_owned(), share.to_string()]);
+    } else {
+        flag(&mut words, "--test-size", summary.json["test_size"].as_f64().map(|share| share.to_string()));
     }
-    let mut flag = |name: &str, value: Option<String>| {
-        if let Some(value) = value {
-            words.push(name.to_owned());
-            words.push(shell_word(&value));
-        }
-    };
-    flag("--group", text("group"));
-    flag("--stratify", text("stratify").filter(|value| value != defaults::STRATIFY));
-    flag("--key", text("key").filter(|value| value != defaults::KEY));
-    flag("--max-length", summary.max_length.map(|length| length.to_string()));
-    flag("--pad-token", text("pad_token"));
-    flag("--padding", (summary.padding != Padding::default()).then(|| summary.padding.name().to_owned()));
-    flag(
-        "--column-names",
-        (summary.column_names != Default::default()).then(|| summary.column_names.name().to_owned()),
-    );
-    flag(
-        "--file-size",
-        summary.json["file_size"].as_u64().filter(|size| *size != DEFAULT_FILE_SIZE).map(|size| size.to_string()),
-    );
-    flag("--on-bad-rows", text("on_bad_rows").filter(|policy| policy != "fail"));
-    flag("--classes", text("classes"));
+    flag(&mut words, "--group", text("group"));
+    flag(&mut words, "--stratify", text("stratify").filter(|value| value != defaults::STRATIFY));
+    flag(&mut words, "--key", text("key").filter(|value| value != defaults::KEY));
+    flag(&mut words, "--max-length", summary.max_length.map(|length| length.to_string()));
+    flag(&mut words, "--pad-token", text("pad_token"));
+    let padding = (summary.padding != Padding::default()).then(|| summary.padding.name().to_owned());
+    flag(&mut words, "--padding", padding);
+    let column_names = (summary.column_names != Default::default()).then(|| summary.column_names.name().to_owned());
+    flag(&mut words, "--column-names", column_names);
+    let file_size = summary.json["file_size"].as_u64().filter(|size| *size != DEFAULT_FILE_SIZE);
+    flag(&mut words, "--file-size", file_size.map(|size| size.to_string()));
+    flag(&mut words, "--on-bad-rows", text("on_bad_rows").filter(|policy| policy != "fail"));
+    flag(&mut words, "--classes", text("classes"));
     if summary.json["dedupe"].as_bool() == Some(true) {
         words.push("--dedupe".into());
     }

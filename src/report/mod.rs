@@ -83,10 +83,7 @@ pub async fn draw(runner: &ScriptRunner, out: &Location, summary: &Value) -> Res
         files.push(ReportFile { path, text: svg });
     };
 
-    let mut classes: Vec<(&i64, &String)> =
-        summary.class_to_index.iter().map(|(class, index)| (index, class)).collect();
-    classes.sort();
-    let classes: Vec<String> = classes.into_iter().map(|(_, class)| class.clone()).collect();
+    let classes = summary.classes();
     let series = measures
         .splits
         .iter()
@@ -230,27 +227,27 @@ pub async fn redraw(out: &Path) -> Result<Redrawn> {
             )));
         }
     }
-    let scratch = match &out {
-        Location::Local(_) => None,
-        Location::Object(_) => Some(crate::publish::Scratch::create()?),
-    };
+    // A store's objects are uploaded from a local file each.
+    let mut scratch = None;
     let mut written = Vec::new();
     for file in &files {
         let target = out.join(&file.path);
-        match (&target, &scratch) {
-            (Location::Local(path), _) => {
+        match &target {
+            Location::Local(path) => {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
                 }
                 write_file(path, IfExists::Replace, |writer| writer.write_all(file.text.as_bytes()))?;
             }
-            (Location::Object(url), Some(scratch)) => {
-                let local = scratch.path().join("file");
+            Location::Object(url) => {
+                if scratch.is_none() {
+                    scratch = Some(crate::publish::Scratch::create()?);
+                }
+                let local = scratch.as_ref().map(|scratch| scratch.path().join("file")).unwrap_or_default();
                 std::fs::write(&local, &file.text).map_err(|error| Error::io(&local, error))?;
                 // One PUT: a reader sees the old object or the new one.
                 url.upload(&local).await?;
             }
-            (Location::Object(_), None) => unreachable!("a store's files are uploaded from the scratch directory"),
         }
         written.push(target.to_sql());
     }

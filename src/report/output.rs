@@ -19,8 +19,6 @@ pub struct SummarySplit {
     pub padded_length: Option<u64>,
     /// Rows longer than `--max-length`, written truncated (`None` without it, or from an older version).
     pub rows_over_max_length: Option<u64>,
-    /// With `--group`: the share of each class's rows in this split.
-    pub share_per_class: BTreeMap<String, f64>,
 }
 
 /// The parts of `summary.json` the card and pictures use, and the whole of it.
@@ -75,19 +73,12 @@ impl OutputSummary {
                     rows_per_fold.insert(fold, counts(classes, "rows_per_fold_and_class")?);
                 }
             }
-            let share_per_class = json["share_per_class"][&name]
-                .as_object()
-                .map(|shares| shares.iter().filter_map(|(class, share)| Some((class.clone(), share.as_f64()?))))
-                .into_iter()
-                .flatten()
-                .collect();
             splits.push(SummarySplit {
                 rows: split["rows"].as_u64().ok_or_else(|| invalid(&format!("no rows of the split '{name}'")))?,
                 rows_per_class: counts(&split["rows_per_class"], "rows_per_class")?,
                 rows_per_fold,
                 padded_length: split["padded_length"].as_u64(),
                 rows_over_max_length: split["rows_over_max_length"].as_u64(),
-                share_per_class,
                 name,
             });
         }
@@ -103,13 +94,20 @@ impl OutputSummary {
         })
     }
 
-    /// The class names by index, when the indices are 0..n (what a class label feature takes).
-    pub fn class_names(&self) -> Option<Vec<String>> {
+    /// The classes in the order of their indices.
+    pub fn classes(&self) -> Vec<String> {
         let mut by_index: Vec<(i64, &String)> =
             self.class_to_index.iter().map(|(class, index)| (*index, class)).collect();
         by_index.sort();
-        let contiguous = by_index.iter().enumerate().all(|(position, (index, _))| *index == position as i64);
-        contiguous.then(|| by_index.into_iter().map(|(_, class)| class.clone()).collect())
+        by_index.into_iter().map(|(_, class)| class.clone()).collect()
+    }
+
+    /// The class names by index, when the indices are 0..n (what a class label feature takes).
+    pub fn class_names(&self) -> Option<Vec<String>> {
+        let classes = self.classes();
+        let contiguous =
+            classes.iter().enumerate().all(|(position, class)| self.class_to_index[class] == position as i64);
+        contiguous.then_some(classes)
     }
 
     /// The folds of the training split (1: none).
