@@ -14,7 +14,7 @@
 -- padded: step 6 pads each split to its longest row, which is known only once every row is tokenized.
 -- The staged files are scratch data, written for speed: lz4, no dictionary encoding (it costs more than it
 -- saves on nearly unique texts), and the ids as Int32 (vocabulary ids are far below 2^31: half the bytes to
--- compress, read back and sort; step 6 writes them as Int64). There is one open writer per bucket, and
+-- compress, read back and sort; step 6 writes them as Int64). Each COPY has one open writer per bucket, and
 -- buckets grow in number with the input, so each writer is kept small: row groups of 4K rows, 64 KiB pages,
 -- no parallel encoding of a file's columns (the buckets are written in parallel anyway), and 1 MiB of bytes
 -- buffered per open file instead of 10 MiB (a local scratch directory; an S3 multipart upload would need
@@ -23,9 +23,12 @@
 -- 32 bits times ${buckets}, over 2^32), so buckets in order are the shuffle order in pieces: step 6 sorts
 -- and writes each bucket apart (bounded memory, one file per bucket, several at once). `mlprep prepare`
 -- sets ${buckets} from the input's size only, so the output never depends on partitions or memory.
--- The CSV is read by one task (quoted newlines forbid splitting it); a round-robin repartition spreads its
--- rows over every partition for the text work (on by default; a remote Ballista scheduler plans with it off
--- whatever the client says, so there each staging task parses the whole CSV and keeps a share).
+-- ${projects} is the table read (default projects). `mlprep prepare` cuts the input into byte ranges at record
+-- starts and runs this COPY once per group of ranges, all at once, each reading a table of its own group: the
+-- input is parsed once in total, and each COPY writes its own files (DataFusion writes a COPY from one
+-- partition; on a cluster that task would receive every row through a shuffle). Run by hand over
+-- `projects`, the CSV is read by one task (DataFusion cannot cut a CSV whose quoted values may hold line
+-- ends) and a round-robin repartition spreads its rows over every partition for the text work.
 SET datafusion.execution.objectstore_writer_buffer_size = 1048576;
 
 COPY (
@@ -40,7 +43,7 @@ COPY (
                    ${stratify:-tag} AS class,
                    seeded_hash(${seed:-1234}, ${key:-id}) AS shuffle_hash${group_values:-},
                    clean_text(concat(coalesce(title, ''), ' ', coalesce(description, ''))) AS text
-            FROM projects
+            FROM ${projects:-projects}
         )
     )
 )

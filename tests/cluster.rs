@@ -188,3 +188,44 @@ fn kill_an_executor_mid_job(kill_at_task: usize) {
         if output.status.success() { "completed on the remaining executor" } else { "failed cleanly" }
     );
 }
+
+/// Processes whose standard error goes to a file under `directory`: the bench's cluster logs there.
+fn processes_logging_under(directory: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(target) = std::fs::read_link(entry.path().join("fd/2"))
+            && target.starts_with(directory)
+        {
+            found.push(format!("{name} ({})", target.display()));
+        }
+    }
+    found
+}
+
+/// `mlprep bench --cluster local-2` starts a scheduler and two executors, runs `prepare` on them, checks its
+/// ids and that its files are the local run's, and stops every process it started.
+#[test]
+fn the_bench_runs_prepare_on_a_cluster_it_starts_and_stops() {
+    let directory = tempfile::tempdir().unwrap();
+    let work = directory.path().join("bench");
+    let output = Command::new(env!("CARGO_BIN_EXE_mlprep"))
+        .args(["bench", "--rows", "2000", "--partitions", "2", "--cluster", "local-2", "--work-dir"])
+        .arg(&work)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("(e) prepare on 2 executors x 1 task"), "{stdout}");
+    assert!(stdout.contains("byte-identical across --partitions [2] and --cluster local-2: yes"), "{stdout}");
+    assert!(stdout.contains("the local-2 cluster takes"), "{stdout}");
+    for name in ["scheduler", "executor-0", "executor-1"] {
+        let log = std::fs::read_to_string(work.join("cluster-local-2").join(format!("{name}.log"))).unwrap();
+        assert!(!log.is_empty(), "{name} logged nothing");
+    }
+    assert_eq!(processes_logging_under(&work), Vec::<String>::new(), "the bench left processes running");
+}

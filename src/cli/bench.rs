@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mlprep::engine::session::parse_size;
+use mlprep::tools::local_cluster::LocalClusterSpec;
 
 use super::message;
 
@@ -36,16 +37,33 @@ pub struct BenchArgs {
     /// Memory limit of prepare's query engine, e.g. 1G.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
+    /// Also run prepare on a cluster the bench starts and stops on this machine: local-N is a scheduler and N
+    /// executors of one task slot each, on loopback ports (compared with --partitions N, which it adds).
+    #[arg(long, value_name = "local-N")]
+    cluster: Option<LocalClusterSpec>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
-    let partitions = if args.partitions.is_empty() {
+    let mut partitions = if args.partitions.is_empty() {
         let mut defaults = vec![1, cores];
         defaults.dedup();
         defaults
     } else {
         args.partitions
+    };
+    // The cluster's time is compared with a local run on as many partitions as it has task slots.
+    if let Some(spec) = args.cluster
+        && !partitions.contains(&spec.executors)
+    {
+        partitions.push(spec.executors);
+    }
+    let cluster = match args.cluster {
+        None => None,
+        Some(spec) => Some(mlprep::tools::bench::BenchCluster {
+            spec,
+            binary: std::env::current_exe().map_err(|error| format!("the mlprep executable: {error}"))?,
+        }),
     };
     let options = mlprep::tools::bench::BenchOptions {
         rows: args.rows,
@@ -57,6 +75,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         threads: args.threads.unwrap_or(cores),
         batch_size: args.batch_size,
         memory_limit: args.memory_limit,
+        cluster,
     };
     let report = mlprep::tools::bench::run(&options).await.map_err(message)?;
     print!("{}", mlprep::tools::bench::render(&report));

@@ -25,13 +25,15 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use super::codec::LogicalCodec;
 use super::session::{SessionOptions, configure, runtime_env, with_mlprep_settings};
 use super::storage::StoresBySettings;
 
 /// A client session state for Ballista: Ballista's configuration, mlprep's settings and functions.
 fn client_state(options: &SessionOptions) -> Result<SessionState> {
     let mut config = configure(SessionConfig::new_with_ballista(), options)?
-        .with_ballista_standalone_parallelism(options.partitions);
+        .with_ballista_standalone_parallelism(options.partitions)
+        .with_ballista_logical_extension_codec(LogicalCodec::shared());
     // Ballista 55's adaptive planner was seen to hang a job for good after losing an executor (it rolls the
     // stages back, then logs "Stage … is not in running when updating the status of tasks" and schedules
     // nothing more); the static planner re-runs the lost tasks and completes. Plans here gain nothing from
@@ -42,8 +44,8 @@ fn client_state(options: &SessionOptions) -> Result<SessionState> {
     // (one row per class) would become a sort-merge join shuffled by class, funnelling the full rows
     // through one task per class. With hash joins back, the boundaries are sent to every task instead.
     config.options_mut().optimizer.prefer_hash_join = true;
-    // Ballista also turns round-robin repartitioning off, which would leave cleaning and tokenizing (step 2)
-    // in the one task that reads the CSV; with it, every task reads the CSV and keeps its share of batches.
+    // Ballista also turns round-robin repartitioning off, which would leave cleaning and tokenizing (step 2
+    // run by hand, over one CSV read by one task) in that task; `prepare` reads the CSV in byte ranges.
     config.options_mut().optimizer.enable_round_robin_repartition = true;
     let mut state = SessionStateBuilder::new()
         .with_config(config)
@@ -144,6 +146,7 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
     let stores = Arc::new(StoresBySettings::default());
     config.override_session_builder = Some(Arc::new(move |config| scheduler_session(&stores, config)));
     config.override_config_producer = Some(Arc::new(|| with_mlprep_settings(SessionConfig::new_with_ballista())));
+    config.override_logical_codec = Some(LogicalCodec::shared());
     let cluster = BallistaCluster::new_from_config(&config).await.map_err(ballista_error)?;
     start_server(cluster, address, Arc::new(config)).await.map_err(ballista_error)
 }

@@ -2,7 +2,9 @@
 //! with mlprep's functions and settings.
 
 pub mod cluster;
+pub mod codec;
 pub mod location;
+pub mod ranged_csv;
 pub mod session;
 pub mod storage;
 

@@ -212,11 +212,37 @@ enum Quoting {
 /// These are the rules of the csv reader (csv-core), so a piece starting at a cut is parsed as it would be
 /// as part of the whole file. A target past the last record start gets the file's end.
 fn cuts_near(path: &Path, targets: &[u64]) -> Result<Vec<Cut>> {
-    cuts_near_reading(path, targets, 8 << 20)
+    cuts_near_reading(path, targets, 8 << 20, LineEnds::Any)
 }
 
-/// [`cuts_near`], reading `block_bytes` at a time.
-fn cuts_near_reading(path: &Path, targets: &[u64], block_bytes: usize) -> Result<Vec<Cut>> {
+/// Which line ends a cut may follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnds {
+    /// `\n` or `\r`, as the csv reader ends records.
+    Any,
+    /// `\n` only, for readers that align byte ranges on line feeds (DataFusion's).
+    LineFeed,
+}
+
+/// Byte ranges `[start, end)` that cover `path` in order, up to `pieces` of them of at least `min_bytes`
+/// (the last may be shorter), each starting at 0 or just after a line feed that ends a record (or a blank
+/// line before one): DataFusion's CSV reader, given such a range, reads exactly the records in it. A file
+/// whose records end with `\r` alone has no such place and is one range.
+pub fn record_ranges(path: &Path, pieces: usize, min_bytes: u64) -> Result<Vec<(u64, u64)>> {
+    let io = |error: std::io::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
+    let file_size = std::fs::metadata(path).map_err(io)?.len();
+    let pieces = (file_size / min_bytes.max(1)).clamp(1, pieces.max(1) as u64);
+    let targets: Vec<u64> = (1..pieces).map(|piece| file_size * piece / pieces).collect();
+    let mut starts = vec![0];
+    starts.extend(cuts_near_reading(path, &targets, 8 << 20, LineEnds::LineFeed)?.iter().map(|cut| cut.offset));
+    starts.dedup();
+    starts.retain(|&start| start < file_size || start == 0);
+    let ends = starts.iter().skip(1).copied().chain([file_size]);
+    Ok(starts.iter().copied().zip(ends).collect())
+}
+
+/// [`cuts_near`], reading `block_bytes` at a time, cutting after `line_ends`.
+fn cuts_near_reading(path: &Path, targets: &[u64], block_bytes: usize, line_ends: LineEnds) -> Result<Vec<Cut>> {
     let io = |error: std::io::Error| Error::input(&path, format!("input CSV '{}': {error}", path.display()));
     let mut file = File::open(path).map_err(io)?;
     let mut block = vec![0u8; block_bytes];
@@ -246,7 +272,11 @@ fn cuts_near_reading(path: &Path, targets: &[u64], block_bytes: usize) -> Result
                     break;
                 }
                 let local = (from - block_start) as usize;
-                let Some(line_end) = memchr::memchr2(b'\n', b'\r', &bytes[local..quiet_end]) else { break };
+                let line_end = match line_ends {
+                    LineEnds::Any => memchr::memchr2(b'\n', b'\r', &bytes[local..quiet_end]),
+                    LineEnds::LineFeed => memchr::memchr(b'\n', &bytes[local..quiet_end]),
+                };
+                let Some(line_end) = line_end else { break };
                 let cut_local = local + line_end + 1;
                 let cut = Cut {
                     offset: block_start + cut_local as u64,
@@ -626,10 +656,10 @@ mod tests {
             let text = tricky_csv(&mut rng);
             std::fs::write(&path, &text).unwrap();
             let targets: Vec<u64> = (1..=text.len() as u64).step_by(3).collect();
-            let in_one_block = cuts_near_reading(&path, &targets, text.len() + 1).unwrap();
+            let in_one_block = cuts_near_reading(&path, &targets, text.len() + 1, LineEnds::Any).unwrap();
             for block_bytes in [1, 2, 3, 5, 64] {
                 assert_eq!(
-                    cuts_near_reading(&path, &targets, block_bytes).unwrap(),
+                    cuts_near_reading(&path, &targets, block_bytes, LineEnds::Any).unwrap(),
                     in_one_block,
                     "blocks of {block_bytes} bytes over {:?}",
                     String::from_utf8_lossy(&text)

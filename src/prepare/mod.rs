@@ -15,6 +15,7 @@ mod progress;
 mod scan;
 mod sources;
 mod split;
+mod stage;
 mod summary;
 mod vocabulary;
 mod write;
@@ -33,7 +34,6 @@ use crate::publish::{OutputDir, Scratch};
 use crate::sql::ScriptRunner;
 use crate::sql::literals::quote_identifier;
 use crate::sql::params::{self, Param};
-use crate::sql::results::copied_rows;
 use crate::sql::scripts;
 use progress::Progress;
 use sources::Sources;
@@ -205,8 +205,12 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
 
     let data_files = sources.data_files(&options.data, work).await?;
     let input = scan::read_input(options, sources, data_files, work, &progress).await?;
-    let data = match &places.work {
-        Location::Local(_) => input.location.clone(),
+    let (data, data_urls) = match &places.work {
+        Location::Local(_) => {
+            let absolute = |file: &PathBuf| std::path::absolute(file).map_err(|error| Error::io(file, error));
+            let urls: Vec<PathBuf> = input.readable_files.iter().map(absolute).collect::<Result<_>>()?;
+            (input.location.clone(), urls.iter().map(|url| url.to_string_lossy().into_owned()).collect())
+        }
         Location::Object(_) => scan::readable_in_store(&input, sources, &places.work.join("input")).await?,
     };
     // Executors that share no directory with this process can read nothing else.
@@ -266,8 +270,8 @@ async fn prepare_into(options: &PrepareOptions, sources: &Sources, places: &Plac
     runner.run_script(scripts::REGISTER.path, scripts::REGISTER.text, None).await?;
 
     progress.step("cleaning and tokenizing every row");
-    let staged = runner.run_script(scripts::STAGE.path, scripts::STAGE.text, None).await?;
-    let rows_staged = copied_rows(&staged)?[0];
+    let ranges = scan::record_ranges(&input, data_urls, options.session.partitions).await?;
+    let rows_staged = stage::stage(&runner, ranges, progress.rows_done()).await?;
     if rows_staged != input.readable_records {
         return Err(Error::Accounting(format!(
             "the input has {} readable records but {rows_staged} rows were read from it",

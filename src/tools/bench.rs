@@ -30,6 +30,7 @@ use crate::publish::{IfExists, write_file};
 use crate::sql::ScriptRunner;
 use crate::sql::params::{self, Param};
 use crate::sql::scripts;
+use crate::tools::local_cluster::{LocalCluster, LocalClusterSpec};
 
 /// Rows handed to each measured call of (a), (b) and the `tokenize` UDF: large enough that per-call
 /// overheads (thread hand-off, array set-up) vanish, small enough to keep memory flat at any scale.
@@ -53,6 +54,16 @@ pub struct BenchOptions {
     pub threads: usize,
     pub batch_size: usize,
     pub memory_limit: Option<usize>,
+    /// Also run `prepare` on a cluster of this machine started for it (its `binary` is mlprep).
+    pub cluster: Option<BenchCluster>,
+}
+
+/// A cluster the bench starts, runs `prepare` on, and stops.
+#[derive(Debug, Clone)]
+pub struct BenchCluster {
+    pub spec: LocalClusterSpec,
+    /// The mlprep executable that runs the scheduler and executors.
+    pub binary: PathBuf,
 }
 
 /// One measured stage.
@@ -88,7 +99,9 @@ pub struct BenchReport {
     pub clean_text: Measurement,
     pub csv_read: Measurement,
     pub prepare: Vec<(usize, Measurement)>,
-    /// Whether every `prepare` run wrote byte-identical files.
+    /// `prepare` on the bench's cluster, with its executors' count as --partitions.
+    pub cluster_prepare: Option<(LocalClusterSpec, Measurement)>,
+    /// Whether every `prepare` run (the cluster's too) wrote byte-identical files.
     pub prepare_outputs_identical: bool,
 }
 
@@ -146,23 +159,39 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
     let mut prepared = Vec::new();
     let mut first_output: Option<Vec<(PathBuf, Vec<u8>)>> = None;
     let mut prepare_outputs_identical = true;
-    for &partitions in &options.partitions {
-        let out = options.work_dir.join(format!("prepared-p{partitions}"));
-        let measurement = measure_prepare(options, &data, &vocab, &out, partitions, data_bytes).await?;
-        let digest = prepared_ids_digest(&out)?;
+    let mut check_output = |out: &Path, run: &str| -> Result<()> {
+        let digest = prepared_ids_digest(out)?;
         if digest != tokenizing.digest {
             return Err(Error::Internal(format!(
-                "token ids differ: `prepare --partitions {partitions}` wrote {} rows / {} ids that do not match the \
-                 `tokenizers` crate's {} rows / {} ids on the same data; no speed is reported",
+                "token ids differ: `prepare {run}` wrote {} rows / {} ids that do not match the `tokenizers` crate's \
+                 {} rows / {} ids on the same data; no speed is reported",
                 digest.rows, digest.tokens, tokenizing.digest.rows, tokenizing.digest.tokens
             )));
         }
-        let files = output_files(&out)?;
+        let files = output_files(out)?;
         match &first_output {
             None => first_output = Some(files),
             Some(first) => prepare_outputs_identical &= *first == files,
         }
+        Ok(())
+    };
+    for &partitions in &options.partitions {
+        let out = options.work_dir.join(format!("prepared-p{partitions}"));
+        let measurement = measure_prepare(options, &data, &vocab, &out, partitions, Cluster::Local, data_bytes).await?;
+        check_output(&out, &format!("--partitions {partitions}"))?;
         prepared.push((partitions, measurement));
+    }
+    let mut cluster_prepare = None;
+    if let Some(cluster) = &options.cluster {
+        let work = options.work_dir.join(format!("cluster-{}", cluster.spec));
+        let running = LocalCluster::start(cluster.spec, &cluster.binary, &work, options.memory_limit)?;
+        let out = options.work_dir.join(format!("prepared-{}", cluster.spec));
+        let partitions = cluster.spec.executors;
+        let on_cluster = Cluster::Remote(running.url.clone());
+        let measurement = measure_prepare(options, &data, &vocab, &out, partitions, on_cluster, data_bytes).await;
+        drop(running);
+        check_output(&out, &format!("--cluster {}", cluster.spec))?;
+        cluster_prepare = Some((cluster.spec, measurement?));
     }
 
     Ok(BenchReport {
@@ -176,6 +205,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         clean_text: tokenizing.clean_text,
         csv_read,
         prepare: prepared,
+        cluster_prepare,
         prepare_outputs_identical,
     })
 }
@@ -399,22 +429,27 @@ async fn measure_csv_read(data: &Path, data_bytes: u64) -> Result<Measurement> {
     })
 }
 
-/// (d) The whole `prepare` at `partitions`.
+/// (d) The whole `prepare` at `partitions`, locally or (e) on a cluster.
 async fn measure_prepare(
     options: &BenchOptions,
     data: &Path,
     vocab: &Path,
     out: &Path,
     partitions: usize,
+    cluster: Cluster,
     data_bytes: u64,
 ) -> Result<Measurement> {
+    let label = match &cluster {
+        Cluster::Local => format!("(d) prepare --partitions {partitions}"),
+        _ => format!("(e) prepare on {partitions} executors x 1 task"),
+    };
     let prepare_options = PrepareOptions {
         overwrite: true,
         session: SessionOptions {
             partitions: partitions,
             batch_size: options.batch_size,
             memory_limit: options.memory_limit,
-            cluster: Cluster::Local,
+            cluster,
         },
         ..PrepareOptions::new(data.to_path_buf(), vocab.to_path_buf(), out.to_path_buf())
     };
@@ -431,7 +466,7 @@ async fn measure_prepare(
     .map_err(|error| Error::Internal(format!("the measured run stopped: {error}")))?;
     let report = report?;
     Ok(Measurement {
-        label: format!("(d) prepare --partitions {partitions}"),
+        label,
         rows: report.rows_read,
         tokens: Some(report.splits.iter().map(|split| split.total_tokens).sum::<i64>() as u64),
         input_bytes: data_bytes,
@@ -545,10 +580,12 @@ pub fn render(report: &BenchReport) -> String {
         report.rows,
         report.baseline.tokens.unwrap_or(0)
     ));
-    if report.prepare.len() > 1 {
+    if report.prepare.len() + usize::from(report.cluster_prepare.is_some()) > 1 {
+        let cluster = report.cluster_prepare.as_ref().map(|(spec, _)| format!(" and --cluster {spec}"));
         text.push_str(&format!(
-            "prepare outputs byte-identical across --partitions {:?}: {}\n",
+            "prepare outputs byte-identical across --partitions {:?}{}: {}\n",
             report.prepare.iter().map(|(partitions, _)| *partitions).collect::<Vec<_>>(),
+            cluster.unwrap_or_default(),
             if report.prepare_outputs_identical { "yes" } else { "NO" }
         ));
     }
@@ -564,6 +601,7 @@ pub fn render(report: &BenchReport) -> String {
     rows.extend(report.generated.as_ref());
     rows.extend([&report.baseline, &report.tokenize_udf, &report.clean_text, &report.csv_read]);
     rows.extend(report.prepare.iter().map(|(_, measurement)| measurement));
+    rows.extend(report.cluster_prepare.iter().map(|(_, measurement)| measurement));
     for measurement in rows {
         let seconds = measurement.elapsed.as_secs_f64().max(1e-9);
         text.push_str(&format!(
@@ -587,6 +625,15 @@ pub fn render(report: &BenchReport) -> String {
             text.push_str(&format!(
                 "--partitions {partitions} runs {:.2}x as fast as --partitions 1\n",
                 single.elapsed.as_secs_f64() / measurement.elapsed.as_secs_f64()
+            ));
+        }
+    }
+    if let Some((spec, on_cluster)) = &report.cluster_prepare {
+        let local = report.prepare.iter().find(|(partitions, _)| *partitions == spec.executors);
+        if let Some((partitions, local)) = local {
+            text.push_str(&format!(
+                "the {spec} cluster takes {:.2}x the time of --partitions {partitions} on this machine\n",
+                on_cluster.elapsed.as_secs_f64() / local.elapsed.as_secs_f64()
             ));
         }
     }
