@@ -189,9 +189,11 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         let partitions = cluster.spec.executors;
         let on_cluster = Cluster::Remote(running.url.clone());
         let measurement = measure_prepare(options, &data, &vocab, &out, partitions, on_cluster, data_bytes).await;
+        // Stopped first, whatever happened; its logs stay in `work`.
         drop(running);
+        let measurement = measurement?;
         check_output(&out, &format!("--cluster {}", cluster.spec))?;
-        cluster_prepare = Some((cluster.spec, measurement?));
+        cluster_prepare = Some((cluster.spec, measurement));
     }
 
     Ok(BenchReport {

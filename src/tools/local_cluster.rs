@@ -52,7 +52,7 @@ pub struct LocalCluster {
 impl LocalCluster {
     /// Starts the scheduler, then the executors (which give up when the scheduler is not there yet), with
     /// `binary` (mlprep), logs and work directories under `work`; returns once every executor has registered.
-    /// Each executor's memory pool is `memory_limit` / N, so the cluster has the memory of a local run.
+    /// Each executor's memory pool is `memory_limit`, as each machine of a cluster would have its own.
     pub fn start(spec: LocalClusterSpec, binary: &Path, work: &Path, memory_limit: Option<usize>) -> Result<Self> {
         let mut cluster = Self { processes: Vec::new(), url: String::new() };
         std::fs::create_dir_all(work).map_err(|error| Error::io(work, error))?;
@@ -100,7 +100,7 @@ impl LocalCluster {
             .map(|arg| arg.to_string())
             .collect();
             if let Some(limit) = memory_limit {
-                args.extend(["--memory-pool-size".to_owned(), (limit / spec.executors).to_string()]);
+                args.extend(["--memory-pool-size".to_owned(), limit.to_string()]);
             }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             cluster.spawn(binary, work, &name, &args)?;
