@@ -85,7 +85,8 @@ pub async fn measure(runner: &ScriptRunner, out: &Location, summary: &OutputSumm
             }
         }
         let length = if has(masks) {
-            format!("cardinality(array_remove_all({}, 0))", quote_identifier(masks))
+            // The sum of a 0/1 mask is its ones, without copying the list as removing its zeros did.
+            format!("COALESCE(CAST(array_sum({}) AS BIGINT), 0)", quote_identifier(masks))
         } else {
             format!("cardinality({})", quote_identifier(ids))
         };
