@@ -223,9 +223,8 @@ fn the_bench_runs_prepare_on_a_cluster_it_starts_and_stops() {
     assert!(stdout.contains("(e) prepare on 2 executors x 1 task"), "{stdout}");
     assert!(stdout.contains("byte-identical across --partitions [2] and --cluster local-2: yes"), "{stdout}");
     assert!(stdout.contains("the local-2 cluster takes"), "{stdout}");
-    for name in ["scheduler", "executor-0", "executor-1"] {
-        let log = std::fs::read_to_string(work.join("cluster-local-2").join(format!("{name}.log"))).unwrap();
-        assert!(!log.is_empty(), "{name} logged nothing");
-    }
+    // The cluster's logs and shuffle files were the run's own, removed after it succeeded.
+    let left: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().map(|entry| entry.file_name()).collect();
+    assert!(!left.iter().any(|name| name.to_string_lossy().starts_with("cluster-")), "{left:?}");
     assert_eq!(processes_logging_under(&work), Vec::<String>::new(), "the bench left processes running");
 }

@@ -183,16 +183,19 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
     }
     let mut cluster_prepare = None;
     if let Some(cluster) = &options.cluster {
-        let work = options.work_dir.join(format!("cluster-{}", cluster.spec));
+        // A directory of this run's own: a failed run's logs are never replaced, and a successful run
+        // removes only what it wrote.
+        let work = options.work_dir.join(format!("cluster-{}-{}", cluster.spec, std::process::id()));
         let running = LocalCluster::start(cluster.spec, &cluster.binary, &work, options.memory_limit)?;
         let out = options.work_dir.join(format!("prepared-{}", cluster.spec));
         let partitions = cluster.spec.executors;
         let on_cluster = Cluster::Remote(running.url.clone());
         let measurement = measure_prepare(options, &data, &vocab, &out, partitions, on_cluster, data_bytes).await;
-        // Stopped first, whatever happened; its logs stay in `work`.
+        // Stopped first, whatever happened; a failed run's logs stay in `work`.
         drop(running);
         let measurement = measurement?;
         check_output(&out, &format!("--cluster {}", cluster.spec))?;
+        std::fs::remove_dir_all(&work).map_err(|error| Error::io(&work, error))?;
         cluster_prepare = Some((cluster.spec, measurement));
     }
 

@@ -51,11 +51,13 @@ pub struct LocalCluster {
 
 impl LocalCluster {
     /// Starts the scheduler, then the executors (which give up when the scheduler is not there yet), with
-    /// `binary` (mlprep), logs and work directories under `work`; returns once every executor has registered.
+    /// `binary` (mlprep), logs and work directories in `work` (created here: it must not exist); returns once
+    /// every executor has registered.
     /// Each executor's memory pool is `memory_limit`, as each machine of a cluster would have its own.
     pub fn start(spec: LocalClusterSpec, binary: &Path, work: &Path, memory_limit: Option<usize>) -> Result<Self> {
         let mut cluster = Self { processes: Vec::new(), url: String::new() };
-        std::fs::create_dir_all(work).map_err(|error| Error::io(work, error))?;
+        // A new directory: the logs of an earlier cluster are never replaced.
+        std::fs::create_dir(work).map_err(|error| Error::io(work, error))?;
         let scheduler_port = free_port()?;
         cluster.spawn(
             binary,
