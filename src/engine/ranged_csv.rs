@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::config::CsvOptions;
+use datafusion::common::parsers::CompressionTypeVariant;
 use datafusion::common::{DataFusionError, exec_err, plan_err};
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::listing::{ListingTable, ListingTableUrl, PartitionedFile};
@@ -78,6 +79,13 @@ impl RangedCsvTable {
         };
         if !listing.options().table_partition_cols.is_empty() {
             return plan_err!("a CSV table partitioned by directories: its ranges cannot name them");
+        }
+        // Byte ranges of a compressed file are not ranges of its records (DataFusion would panic on them).
+        if format.options().compression != CompressionTypeVariant::UNCOMPRESSED {
+            return plan_err!(
+                "a compressed CSV table ({:?}) cannot be read in byte ranges",
+                format.options().compression
+            );
         }
         Ok(Self::new(listing.schema(), format.options().clone(), groups))
     }
@@ -220,6 +228,23 @@ mod tests {
         assert_eq!(decoded.groups, table.groups);
         assert_eq!(decoded.options.has_header, Some(true));
         assert_eq!(decoded.options.newlines_in_values, Some(true));
+    }
+
+    #[tokio::test]
+    async fn a_compressed_table_is_refused() {
+        let context = SessionContext::new();
+        context
+            .sql(
+                "CREATE EXTERNAL TABLE t (id BIGINT) STORED AS CSV LOCATION '/nowhere/t.csv.gz' \
+                 OPTIONS ('format.has_header' 'true', 'format.compression' 'gzip')",
+            )
+            .await
+            .unwrap();
+        let error = RangedCsvTable::replace(&context, "t", vec![vec![range("/nowhere/t.csv.gz", 0, 10)]])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("compressed CSV table"), "{error}");
     }
 
     /// A CSV DataFusion can read, with what makes cutting it hard: quoted commas, quotes and line ends
