@@ -210,21 +210,35 @@ fn processes_logging_under(directory: &std::path::Path) -> Vec<String> {
 /// ids and that its files are the local run's, and stops every process it started.
 #[test]
 fn the_bench_runs_prepare_on_a_cluster_it_starts_and_stops() {
-    let directory = tempfile::tempdir().unwrap();
-    let work = directory.path().join("bench");
-    let output = Command::new(env!("CARGO_BIN_EXE_mlprep"))
-        .args(["bench", "--rows", "2000", "--partitions", "2", "--cluster", "local-2", "--work-dir"])
-        .arg(&work)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("(e) prepare on 2 executors x 1 task"), "{stdout}");
-    assert!(stdout.contains("byte-identical across --partitions [2] and --cluster local-2: yes"), "{stdout}");
-    assert!(stdout.contains("the local-2 cluster takes"), "{stdout}");
-    // The cluster's logs and shuffle files were the run's own, removed after it succeeded.
-    let left: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().map(|entry| entry.file_name()).collect();
-    assert!(!left.iter().any(|name| name.to_string_lossy().starts_with("cluster-")), "{left:?}");
-    assert_eq!(processes_logging_under(&work), Vec::<String>::new(), "the bench left processes running");
+    // Both task scheduling policies: executors that poll (the default), and a scheduler that pushes.
+    for policy in ["pull-staged", "push-staged"] {
+        let directory = tempfile::tempdir().unwrap();
+        let work = directory.path().join("bench");
+        let output = Command::new(env!("CARGO_BIN_EXE_mlprep"))
+            .args([
+                "bench",
+                "--rows",
+                "2000",
+                "--partitions",
+                "2",
+                "--cluster",
+                "local-2",
+                "--scheduler-policy",
+                policy,
+            ])
+            .arg("--work-dir")
+            .arg(&work)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{policy}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains("(e) prepare on 2 executors x 1 task"), "{stdout}");
+        assert!(stdout.contains("byte-identical across --partitions [2] and --cluster local-2: yes"), "{stdout}");
+        assert!(stdout.contains(&format!("the local-2 cluster ({policy} scheduling) takes")), "{stdout}");
+        // The cluster's logs and shuffle files were the run's own, removed after it succeeded.
+        let left: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().map(|entry| entry.file_name()).collect();
+        assert!(!left.iter().any(|name| name.to_string_lossy().starts_with("cluster-")), "{left:?}");
+        assert_eq!(processes_logging_under(&work), Vec::<String>::new(), "the bench left processes running");
+    }
 }

@@ -6,6 +6,7 @@ use clap::Args;
 use mlprep::engine::session::parse_size;
 use mlprep::tools::local_cluster::LocalClusterSpec;
 
+use super::cluster::SchedulingPolicy;
 use super::message;
 
 #[derive(Args)]
@@ -41,6 +42,9 @@ pub struct BenchArgs {
     /// executors of one task slot each, on loopback ports (compared with --partitions N, which it adds).
     #[arg(long, value_name = "local-N")]
     cluster: Option<LocalClusterSpec>,
+    /// How the --cluster executors get tasks, as `mlprep scheduler --scheduler-policy` takes it.
+    #[arg(long, value_enum, default_value_t = SchedulingPolicy::PullStaged, requires = "cluster")]
+    scheduler_policy: SchedulingPolicy,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
@@ -62,6 +66,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         None => None,
         Some(spec) => Some(mlprep::tools::bench::BenchCluster {
             spec,
+            policy: args.scheduler_policy.into(),
             binary: std::env::current_exe().map_err(|error| format!("the mlprep executable: {error}"))?,
         }),
     };

@@ -22,6 +22,7 @@ use futures::StreamExt;
 use mlprep_udfs::tokenizer::{LoadedTokenizer, load_tokenizer};
 use sha2::{Digest, Sha256};
 
+use crate::engine::cluster::TaskSchedulingPolicy;
 use crate::engine::{Cluster, SessionOptions, connect};
 use crate::error::{Error, Result};
 use crate::input::CsvSource;
@@ -62,6 +63,8 @@ pub struct BenchOptions {
 #[derive(Debug, Clone)]
 pub struct BenchCluster {
     pub spec: LocalClusterSpec,
+    /// How its executors get tasks (`mlprep scheduler --scheduler-policy`).
+    pub policy: TaskSchedulingPolicy,
     /// The mlprep executable that runs the scheduler and executors.
     pub binary: PathBuf,
 }
@@ -100,7 +103,7 @@ pub struct BenchReport {
     pub csv_read: Measurement,
     pub prepare: Vec<(usize, Measurement)>,
     /// `prepare` on the bench's cluster, with its executors' count as --partitions.
-    pub cluster_prepare: Option<(LocalClusterSpec, Measurement)>,
+    pub cluster_prepare: Option<(LocalClusterSpec, TaskSchedulingPolicy, Measurement)>,
     /// Whether every `prepare` run (the cluster's too) wrote byte-identical files.
     pub prepare_outputs_identical: bool,
 }
@@ -186,7 +189,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         // A directory of this run's own: a failed run's logs are never replaced, and a successful run
         // removes only what it wrote.
         let work = options.work_dir.join(format!("cluster-{}-{}", cluster.spec, std::process::id()));
-        let running = LocalCluster::start(cluster.spec, &cluster.binary, &work, options.memory_limit)?;
+        let running = LocalCluster::start(cluster.spec, cluster.policy, &cluster.binary, &work, options.memory_limit)?;
         let out = options.work_dir.join(format!("prepared-{}", cluster.spec));
         let partitions = cluster.spec.executors;
         let on_cluster = Cluster::Remote(running.url.clone());
@@ -196,7 +199,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         let measurement = measurement?;
         check_output(&out, &format!("--cluster {}", cluster.spec))?;
         std::fs::remove_dir_all(&work).map_err(|error| Error::io(&work, error))?;
-        cluster_prepare = Some((cluster.spec, measurement));
+        cluster_prepare = Some((cluster.spec, cluster.policy, measurement));
     }
 
     Ok(BenchReport {
@@ -586,7 +589,7 @@ pub fn render(report: &BenchReport) -> String {
         report.baseline.tokens.unwrap_or(0)
     ));
     if report.prepare.len() + usize::from(report.cluster_prepare.is_some()) > 1 {
-        let cluster = report.cluster_prepare.as_ref().map(|(spec, _)| format!(" and --cluster {spec}"));
+        let cluster = report.cluster_prepare.as_ref().map(|(spec, _, _)| format!(" and --cluster {spec}"));
         text.push_str(&format!(
             "prepare outputs byte-identical across --partitions {:?}{}: {}\n",
             report.prepare.iter().map(|(partitions, _)| *partitions).collect::<Vec<_>>(),
@@ -606,7 +609,7 @@ pub fn render(report: &BenchReport) -> String {
     rows.extend(report.generated.as_ref());
     rows.extend([&report.baseline, &report.tokenize_udf, &report.clean_text, &report.csv_read]);
     rows.extend(report.prepare.iter().map(|(_, measurement)| measurement));
-    rows.extend(report.cluster_prepare.iter().map(|(_, measurement)| measurement));
+    rows.extend(report.cluster_prepare.iter().map(|(_, _, measurement)| measurement));
     for measurement in rows {
         let seconds = measurement.elapsed.as_secs_f64().max(1e-9);
         text.push_str(&format!(
@@ -633,11 +636,12 @@ pub fn render(report: &BenchReport) -> String {
             ));
         }
     }
-    if let Some((spec, on_cluster)) = &report.cluster_prepare {
+    if let Some((spec, policy, on_cluster)) = &report.cluster_prepare {
         let local = report.prepare.iter().find(|(partitions, _)| *partitions == spec.executors);
         if let Some((partitions, local)) = local {
             text.push_str(&format!(
-                "the {spec} cluster takes {:.2}x the time of --partitions {partitions} on this machine\n",
+                "the {spec} cluster ({policy} scheduling) takes {:.2}x the time of --partitions {partitions} on this \
+                 machine\n",
                 on_cluster.elapsed.as_secs_f64() / local.elapsed.as_secs_f64()
             ));
         }

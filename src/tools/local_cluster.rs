@@ -1,6 +1,7 @@
 //! A Ballista cluster on this machine for `mlprep bench --cluster local-N`: an `mlprep scheduler` and N
 //! `mlprep executor` processes with one task slot each, on free loopback ports, each executor with its own
-//! work directory. Every process is killed by its PID when the cluster is dropped, also when the bench fails.
+//! work directory, all with the same task scheduling policy. Every process is killed by its PID when the
+//! cluster is dropped, also when the bench fails.
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -9,13 +10,20 @@ use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use crate::engine::cluster::TaskSchedulingPolicy;
 use crate::error::{Error, Result};
 
 /// How long a process may take to be ready before the bench gives up.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What an executor logs once it has registered with the scheduler (Ballista's pull loop starting).
-const EXECUTOR_READY: &str = "Starting poll work loop with scheduler";
+/// What an executor logs once it has registered with the scheduler: Ballista's pull loop starting, or the
+/// scheduler accepting a push executor.
+fn executor_ready(policy: TaskSchedulingPolicy) -> &'static str {
+    match policy {
+        TaskSchedulingPolicy::PullStaged => "Starting poll work loop with scheduler",
+        TaskSchedulingPolicy::PushStaged => "Executor registration succeed",
+    }
+}
 
 /// `local-N`: N executors of one task slot each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +62,13 @@ impl LocalCluster {
     /// `binary` (mlprep), logs and work directories in `work` (created here: it must not exist); returns once
     /// every executor has registered.
     /// Each executor's memory pool is `memory_limit`, as each machine of a cluster would have its own.
-    pub fn start(spec: LocalClusterSpec, binary: &Path, work: &Path, memory_limit: Option<usize>) -> Result<Self> {
+    pub fn start(
+        spec: LocalClusterSpec,
+        policy: TaskSchedulingPolicy,
+        binary: &Path,
+        work: &Path,
+        memory_limit: Option<usize>,
+    ) -> Result<Self> {
         let mut cluster = Self { processes: Vec::new(), url: String::new() };
         // A new directory: the logs of an earlier cluster are never replaced.
         std::fs::create_dir(work).map_err(|error| Error::io(work, error))?;
@@ -63,7 +77,15 @@ impl LocalCluster {
             binary,
             work,
             "scheduler",
-            &["scheduler", "--bind-host", "127.0.0.1", "--bind-port", &scheduler_port.to_string()],
+            &[
+                "scheduler",
+                "--bind-host",
+                "127.0.0.1",
+                "--bind-port",
+                &scheduler_port.to_string(),
+                "--scheduler-policy",
+                &policy.to_string(),
+            ],
         )?;
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", scheduler_port)).is_err() {
@@ -95,6 +117,8 @@ impl LocalCluster {
                 &scheduler_port.to_string(),
                 "--concurrent-tasks",
                 "1",
+                "--task-scheduling-policy",
+                &policy.to_string(),
                 "--work-dir",
                 &work_dir.to_string_lossy(),
             ]
@@ -110,7 +134,7 @@ impl LocalCluster {
         let started = Instant::now();
         for index in 0..spec.executors {
             let name = format!("executor-{index}");
-            while !std::fs::read_to_string(log_path(work, &name)).unwrap_or_default().contains(EXECUTOR_READY) {
+            while !std::fs::read_to_string(log_path(work, &name)).unwrap_or_default().contains(executor_ready(policy)) {
                 cluster.check_running(work)?;
                 if started.elapsed() > READY_TIMEOUT {
                     return Err(cluster.not_ready(work, &name, "registered with the scheduler"));
