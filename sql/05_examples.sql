@@ -22,10 +22,11 @@ ORDER BY split, fold, tag;
 -- split. Texts are grouped by their 64-bit hash (seeded XXH64, staged in step 2), which takes a fraction of
 -- the time and memory of grouping the texts themselves: two different texts share a hash with a chance of
 -- about n^2 / 2^65 (3 in a million runs of 10M distinct texts), which could only add to these counts.
--- Parameter: ${shared_texts}, a table or query of the same columns in its place. `mlprep prepare` passes, for
--- inputs of more than 8 buckets, a table it wrote range by range of the text hash (all rows of a text share
--- its hash, so no aggregate holds every text: this one holds ~40 bytes a row, a large run's memory
--- peak); by hand, and for smaller inputs, one aggregate over every row (shared_texts_of_examples).
+-- Parameter: ${shared_texts}, a table or query of the same columns in its place. `mlprep prepare` passes a
+-- table it wrote, so that the two queries below read it instead of each aggregating every row: for inputs of
+-- more than 8 buckets range by range of the text hash (all rows of a text share its hash, so no aggregate
+-- holds every text: this one holds ~40 bytes a row, a large run's memory peak), for smaller ones in one
+-- aggregate. By hand, one aggregate over every row (shared_texts_of_examples).
 CREATE OR REPLACE VIEW shared_texts_of_examples AS
 SELECT text_hash,
        SUM(CASE WHEN split = '${train_split:-train}' THEN 1 ELSE 0 END) AS train_rows,

@@ -503,7 +503,7 @@ async fn duplicate_keys_are_found_in_every_bucket() {
 }
 
 /// Leakage counted range by range of the text hash (inputs of more than 8 buckets) gives what the written
-/// splits hold, and what one aggregate over every row gives (the script's own, for smaller inputs).
+/// splits hold, and what one aggregate over every row gives (for inputs of at most 8 buckets).
 #[tokio::test]
 async fn shared_texts_are_counted_range_by_range() {
     let directory = tempfile::tempdir().unwrap();

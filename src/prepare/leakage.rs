@@ -28,8 +28,9 @@ pub(crate) fn text_bucket_count(buckets: u64) -> u64 {
 const SHARED_TEXTS_TABLE: &str = "shared_texts_by_range";
 
 /// Counts, per text hash that several of the `rows` rows of the view `examples` share, its rows in each split,
-/// in `text_buckets` ranges of the hash (`concurrency` at a time), into Parquet under `work`. Returns the
-/// table holding them (columns `text_hash`, `train_rows`, `val_rows`, as the script's own aggregate).
+/// in `text_buckets` ranges of the hash (`concurrency` at a time; one range: one aggregate, nothing staged),
+/// into Parquet under `work`. Returns the table holding them (columns `text_hash`, `train_rows`, `val_rows`,
+/// as the script's own aggregate).
 pub(crate) async fn find_shared_texts(
     runner: &ScriptRunner,
     work: &Location,
@@ -45,27 +46,31 @@ pub(crate) async fn find_shared_texts(
     let named =
         |name: &str, extra: &[(&str, Param)]| named_sql(runner, QUERIES, name, &[&locations[..], extra].concat());
 
-    let staged = context
-        .sql(&named("stage_text_hashes", &[("text_buckets", Param::Integer(text_buckets.into()))])?)
-        .await?
-        .collect()
-        .await?;
-    let staged = copied_count(&staged);
-    if staged != rows {
-        return Err(Error::Accounting(format!(
-            "{rows} rows were split but {staged} text hashes were staged to count the shared texts"
-        )));
+    if text_buckets <= 1 {
+        context.sql(&named("shared_texts_at_once", &[])?).await?.collect().await?;
+    } else {
+        let staged = context
+            .sql(&named("stage_text_hashes", &[("text_buckets", Param::Integer(text_buckets.into()))])?)
+            .await?
+            .collect()
+            .await?;
+        let staged = copied_count(&staged);
+        if staged != rows {
+            return Err(Error::Accounting(format!(
+                "{rows} rows were split but {staged} text hashes were staged to count the shared texts"
+            )));
+        }
+        context.sql(&named("register_text_hashes", &[])?).await?.collect().await?;
+        let per_range = (0..text_buckets)
+            .map(|range| {
+                named(
+                    "shared_texts_in_range",
+                    &[("text_bucket", Param::Text(range.to_string())), ("part", Param::Text(format!("{range:05}")))],
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        run_at_once(context, per_range, concurrency, None).await?;
     }
-    context.sql(&named("register_text_hashes", &[])?).await?.collect().await?;
-    let per_range = (0..text_buckets)
-        .map(|range| {
-            named(
-                "shared_texts_in_range",
-                &[("text_bucket", Param::Text(range.to_string())), ("part", Param::Text(format!("{range:05}")))],
-            )
-        })
-        .collect::<Result<Vec<_>>>()?;
-    run_at_once(context, per_range, concurrency, None).await?;
     context.sql(&named("register_shared_texts", &[])?).await?.collect().await?;
     Ok(SHARED_TEXTS_TABLE.to_owned())
 }

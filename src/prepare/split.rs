@@ -63,11 +63,9 @@ pub(super) async fn split(
     }
     materialize_split(runner, grouped).await?;
     let text_buckets = text_bucket_count(buckets);
-    if text_buckets > 1 {
-        let shared_texts =
-            find_shared_texts(runner, work, text_buckets, rows_accepted, options.session.partitions).await?;
-        runner.set_param("shared_texts", Param::Identifier(shared_texts));
-    }
+    // Written once, even when one aggregate counts every text: the leakage queries then read a small table.
+    let shared_texts = find_shared_texts(runner, work, text_buckets, rows_accepted, options.session.partitions).await?;
+    runner.set_param("shared_texts", Param::Identifier(shared_texts));
     let stats = runner.run_script(scripts::EXAMPLES.path, scripts::EXAMPLES.text, None).await?;
     let class_to_index = read_class_to_index(result_with_columns(&stats, &["class", "class_index"])?)?;
     let split_counts =

@@ -110,6 +110,7 @@ mod tests {
                     "stage_text_hashes",
                     "register_text_hashes",
                     "shared_texts_in_range",
+                    "shared_texts_at_once",
                     "register_shared_texts",
                     "duplicate_keys",
                     "accepted_classes",
