@@ -26,7 +26,8 @@ ORDER BY split, fold, tag;
 -- table it wrote, so that the two queries below read it instead of each aggregating every row: for inputs of
 -- more than 8 buckets range by range of the text hash (all rows of a text share its hash, so no aggregate
 -- holds every text: this one holds ~40 bytes a row, a large run's memory peak), for smaller ones in one
--- aggregate. By hand, one aggregate over every row (shared_texts_of_examples).
+-- aggregate (shared_texts_of_examples, which prepare defines first). By hand, that one aggregate.
+-- name: shared_texts_of_examples
 CREATE OR REPLACE VIEW shared_texts_of_examples AS
 SELECT text_hash,
        SUM(CASE WHEN split = '${train_split:-train}' THEN 1 ELSE 0 END) AS train_rows,

@@ -41,18 +41,11 @@ COPY (
 )
 TO '${shared_texts}/part-${part}.parquet' STORED AS PARQUET;
 
--- The same for an input of at most 8 buckets, in one aggregate over every row (no hashes staged): written once,
--- so that the two leakage queries of 05_examples.sql read a small table instead of each aggregating every
--- row again. Parameter: ${shared_texts} a directory.
+-- The same for an input of at most 8 buckets: the one aggregate of 05_examples.sql (its view
+-- shared_texts_of_examples, defined first), written once so that the two leakage queries there read a small
+-- table instead of each aggregating every row again. Parameter: ${shared_texts} a directory.
 -- name: shared_texts_at_once
-COPY (
-    SELECT text_hash,
-           SUM(CASE WHEN split = '${train_split:-train}' THEN 1 ELSE 0 END) AS train_rows,
-           SUM(CASE WHEN split <> '${train_split:-train}' THEN 1 ELSE 0 END) AS val_rows
-    FROM examples
-    GROUP BY text_hash
-    HAVING COUNT(*) > 1
-)
+COPY (SELECT text_hash, train_rows, val_rows FROM shared_texts_of_examples)
 TO '${shared_texts}/part-00000.parquet' STORED AS PARQUET;
 
 -- For ${shared_texts} of 05_examples.sql. A range without shared texts may leave no file: the columns are given.

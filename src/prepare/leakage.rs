@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::sql::ScriptRunner;
 use crate::sql::params::Param;
 use crate::sql::results::{copied_count, run_at_once};
-use crate::sql::scripts::{QUERIES, named_sql};
+use crate::sql::scripts::{EXAMPLES, QUERIES, named_sql};
 
 /// Shuffle buckets (`--file-size` of CSV each) per range of the text hash: up to 8 buckets, small enough for
 /// one aggregate, the texts are counted in one.
@@ -47,6 +47,8 @@ pub(crate) async fn find_shared_texts(
         |name: &str, extra: &[(&str, Param)]| named_sql(runner, QUERIES, name, &[&locations[..], extra].concat());
 
     if text_buckets <= 1 {
+        let view = named_sql(runner, EXAMPLES, "shared_texts_of_examples", &[])?;
+        context.sql(&view).await?.collect().await?;
         context.sql(&named("shared_texts_at_once", &[])?).await?.collect().await?;
     } else {
         let staged = context

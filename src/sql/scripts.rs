@@ -102,6 +102,7 @@ mod tests {
         for (script, names) in [
             (CHECKS, &["accepted_rows", "duplicate_texts"][..]),
             (SPLIT, &["segment_bounds", "examples"][..]),
+            (EXAMPLES, &["shared_texts_of_examples"][..]),
             (GROUP_SPLIT, &["groups_split_apart", "examples"][..]),
             (
                 QUERIES,
